@@ -1,0 +1,60 @@
+"""`triage demo`: build the synthetic phone dump and run the whole pipeline on it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from triage.demo import build_phone_dump
+from triage.ingest import ingest
+from triage.workspace import init_workspace
+
+DEMO_CASE = "DEMO-2026-001"
+DEMO_DEVICE = "DEMO-PHONE-01"
+
+
+@click.command("demo")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("demo"), show_default=True, help="Where to build it.")
+@click.option("--fresh", is_flag=True, help="Delete an earlier demo in DIR first.")
+def demo_command(directory: Path, fresh: bool) -> None:
+    """Generate a benign synthetic phone dump, then ingest it into a demo workspace."""
+    from triage.cli.ingest_cmd import options_from_config
+
+    directory = directory.absolute()
+    evidence = directory / "evidence" / "phone-01"
+    if fresh and directory.exists():
+        shutil.rmtree(directory)
+    if not evidence.exists():
+        click.echo(f"building synthetic phone dump in {evidence} ...")
+        layout = build_phone_dump(evidence)
+        click.echo(f"  {layout.files} files written")
+    ws = init_workspace(directory / "workspace")
+    store = ws.open_store()
+    try:
+        from triage import __version__
+
+        audit = store.audit_start("demo", {"directory": str(directory)}, __version__)
+        report = ingest(store, evidence, DEMO_CASE, DEMO_DEVICE,
+                        options_from_config(ws, None, None))
+        store.audit_finish(audit, "ok", report.as_dict())
+        summary = store.device_summary(store.device(DEMO_DEVICE)["id"])
+    finally:
+        store.close()
+    click.echo(f"ingest {report.state}: {report.counts.files} files in {report.seconds:.1f}s")
+    click.echo(f"  unique contents {summary['unique_contents']}, duplicate files"
+               f" {summary['duplicate_files']}, images {summary['image_files']}"
+               f" ({summary['unique_images']} unique), extension mismatches"
+               f" {summary['ext_mismatches']}")
+    click.echo("  by status: " + ", ".join(f"{k} {v}" for k, v in summary["by_status"].items()))
+    click.echo("")
+    click.echo(f"workspace: {ws.root}")
+    click.echo("look at the results with:")
+    click.echo(f"  triage -w {ws.root} summary --device {DEMO_DEVICE}")
+    click.echo(f"  triage -w {ws.root} files --device {DEMO_DEVICE}")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(demo_command)

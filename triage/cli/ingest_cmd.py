@@ -1,0 +1,75 @@
+"""`triage ingest SOURCE --case C --device D`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from triage.cli.base import command_context, emit_object, json_option
+from triage.ingest import IngestOptions, SourceError, ingest
+from triage.sources import Limits
+from triage.workspace import Workspace
+
+
+def options_from_config(ws: Workspace, workers: int | None, progress: bool | None) -> IngestOptions:
+    cfg = ws.config("ingest")
+    lim = cfg.get("limits", {})
+    limits = Limits(
+        in_memory_bytes=int(lim.get("in_memory_mib", 256)) << 20,
+        max_pixels=int(lim.get("max_pixels", Limits.max_pixels)),
+        max_archive_depth=int(lim.get("max_archive_depth", Limits.max_archive_depth)),
+        max_compression_ratio=int(lim.get("max_compression_ratio", Limits.max_compression_ratio)),
+    )
+    opts = IngestOptions(limits=limits, progress=progress, derivative_dir=str(ws.derivative_dir))
+    configured = workers if workers is not None else int(cfg.get("ingest", {}).get("workers", 0))
+    if configured > 0 or workers == 0:
+        opts.workers = configured
+    return opts
+
+
+@click.command("ingest")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--case", "case", required=True, help="Case reference (created if new).")
+@click.option("--device", "device", required=True, help="Device / exhibit label (unique).")
+@click.option("--workers", type=int, default=None,
+              help="Worker processes (default: config, else one per core; 0 = in-process).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: only on a terminal).")
+@json_option
+@click.pass_context
+def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
+                   workers: int | None, progress: bool | None, as_json: bool) -> None:
+    """Hash, identify and deduplicate every file of SOURCE (a folder, .zip, .tar or .tar.gz).
+
+    SOURCE is only read, never changed. Run the same command again after an interruption to
+    finish the job: files already recorded are skipped.
+    """
+    with command_context(ctx, "ingest") as run:
+        opts = options_from_config(run.workspace, workers, progress)
+        try:
+            report = ingest(run.store, source, case, device, opts)
+        except SourceError as exc:
+            raise click.ClickException(str(exc)) from exc
+        run.counts.update(report.as_dict())
+        if report.state != "completed":
+            run.counts["_outcome"] = "interrupted"
+        summary: dict[str, Any] = report.as_dict()
+        if as_json:
+            emit_object(summary, True)
+        else:
+            click.echo(f"{report.state}: {report.counts.files} files recorded from {source}"
+                       f" in {report.seconds:.1f}s"
+                       + (f" ({report.counts.skipped_done} already done)"
+                          if report.counts.skipped_done else ""))
+            for status, n in sorted(report.counts.by_status.items()):
+                click.echo(f"  {status:12s} {n}")
+            if report.state != "completed":
+                click.echo("interrupted: run the same command again to resume.")
+        if report.state != "completed":
+            ctx.exit(130)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(ingest_command)

@@ -1,0 +1,20 @@
+"""The `triage` command."""
+
+from __future__ import annotations
+
+import click
+
+from triage import __version__
+from triage.cli import demo_cmd, files_cmd, ingest_cmd, init_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--workspace", "-w", type=click.Path(file_okay=False), default=None,
+              help="Workspace folder (default: $TRIAGE_WORKSPACE, else the current folder).")
+@click.version_option(__version__, prog_name="triage")
+def cli(workspace: str | None) -> None:
+    """Triage seized-device media: hash, match, prioritise, review safely."""
+
+
+for module in (init_cmd, ingest_cmd, files_cmd, demo_cmd):
+    module.register(cli)

@@ -1,0 +1,168 @@
+"""Decode a picture once, safely, and derive everything later stages need from that decode.
+
+One decode yields: PDQ (256-bit + quality), pHash and dHash (64-bit), size, the EXIF fields that
+mark first-generation material, and a small derivative (JPEG, <= DERIVATIVE_SIZE px) that the
+classifier and the review pages read instead of decoding the evidence again.
+
+JPEGs are decoded at reduced size with Pillow's `draft` (DCT scaling: 1/2, 1/4 or 1/8 while
+decoding). DRAFT_SIZE = 768 was chosen by measurement on 44 real photos (2-20 MP, Debian
+wallpapers; `scripts/bench_ingest.py --photos DIR` repeats it): against a full decode, PDQ of
+quality >= 80 moved at most 8 bits (mean 1.8; the PDQ conformance bound is 10) and pHash at most
+2 bits. At 512 px PDQ moved up to 14 bits, which fails conformance; at 1024 px it moved 4 bits
+but hashing took 1.8x longer. Resizing after decode (instead of DCT scaling) moved PDQ by up to
+40 bits, because PDQ's own Jarosz filters depend on the input resolution: do not "optimise"
+this by resizing before hashing.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import imagehash
+import numpy as np
+import pdqhash
+from PIL import Image
+
+from triage.filetypes import FileType
+from triage.records import ImageInfo
+
+DRAFT_SIZE = 768
+DERIVATIVE_SIZE = 512
+DEFAULT_MAX_PIXELS = 250_000_000  # a 250 Mpx limit admits phone panoramas (~100 Mpx), not bombs
+
+_PIL_FORMATS = {
+    "jpeg": ["JPEG", "MPO"], "png": ["PNG"], "gif": ["GIF"], "bmp": ["BMP", "DIB"],
+    "tiff": ["TIFF"], "webp": ["WEBP"], "heic": ["HEIF"], "heif": ["HEIF"], "avif": ["AVIF", "HEIF"],
+}
+
+T = Image.Transpose
+# EXIF orientation -> the transpose that makes the picture upright (EXIF 2.3, tag 0x0112).
+_ORIENTATION = {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE,
+                6: T.ROTATE_270, 7: T.TRANSVERSE, 8: T.ROTATE_90}
+_EXIF_MAKE, _EXIF_MODEL, _EXIF_IFD, _GPS_IFD, _DT_ORIGINAL = 0x010F, 0x0110, 0x8769, 0x8825, 0x9003
+
+
+def setup_decoders() -> None:
+    """Register HEIF/AVIF support and take over Pillow's bomb check (we report our own)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    try:
+        pillow_heif.register_avif_opener()
+    except AttributeError:  # newer pillow-heif leaves AVIF to Pillow itself
+        pass
+    Image.MAX_IMAGE_PIXELS = None
+
+
+@dataclass
+class DecodeOutcome:
+    status: str  # ok | corrupt | too_large | unsupported
+    reason: str | None
+    info: ImageInfo | None = None
+    derivative: bytes | None = None
+
+
+def analyse(data: bytes, ftype: FileType, max_pixels: int = DEFAULT_MAX_PIXELS,
+            want_derivative: bool = True) -> DecodeOutcome:
+    """Decode `data` (already identified as `ftype`) and hash it; never raises for bad input."""
+    formats = _PIL_FORMATS.get(ftype.name)
+    if formats is None:
+        return DecodeOutcome("unsupported", f"{ftype.name} pictures are not decoded by triage")
+    try:
+        im = Image.open(io.BytesIO(data), formats=formats)
+    except Exception as exc:  # noqa: BLE001 - any parser failure means the header is damaged
+        return DecodeOutcome("corrupt", f"cannot read {ftype.name} header: {_short(exc)}")
+    try:
+        w, h = im.size
+        if w <= 0 or h <= 0:
+            return DecodeOutcome("corrupt", f"{ftype.name} header declares {w}x{h} pixels")
+        if w * h > max_pixels:
+            return DecodeOutcome(
+                "too_large",
+                f"header declares {w}x{h} = {w * h / 1e6:.0f} Mpx, over the {max_pixels / 1e6:.0f}"
+                " Mpx limit (possible decompression bomb); not decoded",
+            )
+        exif = _exif_fields(im)
+        if ftype.name == "jpeg":
+            im.draft("RGB", (DRAFT_SIZE, DRAFT_SIZE))
+        im.load()
+        rgb = im.convert("RGB")
+    except Exception as exc:  # noqa: BLE001 - truncated, damaged or hostile data
+        return DecodeOutcome("corrupt", f"{ftype.name} does not decode: {_short(exc)}")
+    finally:
+        im.close()
+    return DecodeOutcome("ok", None, _hashes(rgb, w, h, exif),
+                         _derivative(rgb, exif.pop("_orientation", 1)) if want_derivative else None)
+
+
+def pdq_hex(rgb: Image.Image) -> tuple[str, int]:
+    bits, quality = pdqhash.compute(np.asarray(rgb))
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality)
+
+
+def _hashes(rgb: Image.Image, width: int, height: int, exif: dict) -> ImageInfo:
+    pdq, quality = pdq_hex(rgb)
+    return ImageInfo(
+        width=width,
+        height=height,
+        pdq=pdq,
+        pdq_quality=quality,
+        phash=str(imagehash.phash(rgb)),
+        dhash=str(imagehash.dhash(rgb)),
+        exif_make=exif.get("make"),
+        exif_model=exif.get("model"),
+        exif_datetime_original=exif.get("datetime_original"),
+        exif_gps=bool(exif.get("gps")),
+    )
+
+
+def _derivative(rgb: Image.Image, orientation: int) -> bytes:
+    """A small upright copy for the classifier and the review pages (never the evidence)."""
+    small = rgb.copy()
+    small.thumbnail((DERIVATIVE_SIZE, DERIVATIVE_SIZE), Image.Resampling.BILINEAR)
+    if orientation in _ORIENTATION:
+        small = small.transpose(_ORIENTATION[orientation])
+    buf = io.BytesIO()
+    small.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _exif_fields(im: Image.Image) -> dict:
+    out: dict = {}
+    try:
+        exif = im.getexif()
+    except Exception:  # noqa: BLE001 - damaged EXIF must not hide the picture itself
+        return out
+    if not exif:
+        return out
+    make, model = _clean(exif.get(_EXIF_MAKE)), _clean(exif.get(_EXIF_MODEL))
+    if make:
+        out["make"] = make
+    if model:
+        out["model"] = model
+    try:
+        dto = _clean(exif.get_ifd(_EXIF_IFD).get(_DT_ORIGINAL))
+        if dto:
+            out["datetime_original"] = dto
+        out["gps"] = bool(exif.get_ifd(_GPS_IFD))
+    except Exception:  # noqa: BLE001
+        pass
+    orientation = exif.get(0x0112)
+    if isinstance(orientation, int) and 1 <= orientation <= 8:
+        out["_orientation"] = orientation
+    return out
+
+
+def _clean(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    text = str(value).strip("\x00 ").strip()
+    return text[:200] or None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

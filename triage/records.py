@@ -1,0 +1,74 @@
+"""Plain values passed between pipeline stages and the store (no logic, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Every file ends with exactly one of these. `ok` means every step that applies to its type was
+# done; the rest say why something could not be done. Hashes are still recorded whenever the
+# bytes could be read, so nothing about a bad file is lost.
+STATUSES = {
+    "ok": "fully processed",
+    "empty": "zero-byte file",
+    "corrupt": "image could not be decoded (truncated or damaged)",
+    "too_large": "over a safety limit (pixels, size or compression ratio); not decoded",
+    "unreadable": "could not be read (permissions, I/O error, vanished)",
+    "encrypted": "encrypted archive member; content not readable without the key",
+    "unsupported": "a picture format that is recognised but cannot be decoded here",
+    "link": "symbolic link; recorded, never followed",
+    "loop": "directory already visited (link or mount loop); not descended again",
+    "special": "device, socket or pipe; not read",
+    "unsafe_path": "archive member path escapes the archive root (zip-slip) or is absolute",
+}
+
+
+@dataclass
+class ImageInfo:
+    width: int
+    height: int
+    pdq: str | None
+    pdq_quality: int | None
+    phash: str
+    dhash: str
+    exif_make: str | None = None
+    exif_model: str | None = None
+    exif_datetime_original: str | None = None
+    exif_gps: bool = False
+
+
+@dataclass
+class FileResult:
+    """One file on a device, as ingest found it."""
+
+    path: str
+    extension: str
+    size: int | None
+    status: str
+    reason: str | None = None
+    mtime: float | None = None
+    atime: float | None = None
+    ctime: float | None = None
+    detected_type: str | None = None
+    media_kind: str | None = None
+    ext_mismatch: bool | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    image: ImageInfo | None = None
+    derivative: str | None = None
+    archive_state: str | None = None  # pending | done | damaged | not_expanded (archives)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IngestCounts:
+    files: int = 0
+    skipped_done: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    def add(self, status: str) -> None:
+        self.files += 1
+        self.by_status[status] = self.by_status.get(status, 0) + 1

@@ -1,0 +1,24 @@
+"""The only place in triage that speaks SQL.
+
+The rest of the code asks the store in domain words (`store.files_for(device)`), so that a
+server database can replace SQLite by reimplementing this package, not by hunting queries
+through the pipeline. Each domain (ingest, hash lists, classifier, ...) keeps its queries in its
+own module here as a mixin; `Store` is their union over one connection.
+"""
+
+from __future__ import annotations
+
+from triage.store.core import CoreStore, StoreError, now_iso
+from triage.store.ingest import IngestStore
+from triage.store.schema import CORE, INGEST
+
+DOMAINS = (CORE, INGEST)
+
+
+class Store(IngestStore, CoreStore):
+    """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
+
+    domains = DOMAINS
+
+
+__all__ = ["Store", "StoreError", "now_iso"]
