@@ -158,7 +158,8 @@ class Ingest:
 
     def _run(self, done: set[str]) -> None:
         workers = self.options.workers
-        config = WorkerConfig(self.options.limits, self.options.derivative_dir)
+        config = WorkerConfig(self.options.limits, self.options.derivative_dir,
+                              crash_on=os.environ.get("TRIAGE_FAULT_CRASH_ON") or None)
         pool = _Pool(workers, config)
         stack: list[tuple[Iterator[Entry], _Archive | None]] = [(self._root_entries(), None)]
         inflight: dict[Future[FileResult], tuple[Entry, _Archive | None, int]] = {}

@@ -25,6 +25,9 @@ from triage.sources import Entry, Limits, extension_of, open_evidence, oversize_
 class WorkerConfig:
     limits: Limits
     derivative_dir: str | None  # None: do not keep derivatives (benchmarks of hashing alone)
+    # Fault injection for the crash-isolation test: a worker handed a path ending with this
+    # dies as a segfaulting native decoder would. Set only from TRIAGE_FAULT_CRASH_ON.
+    crash_on: str | None = None
 
 
 _config: WorkerConfig | None = None
@@ -46,6 +49,8 @@ def init_worker(config: WorkerConfig, ignore_sigint: bool = True) -> None:
 def process_entry(entry: Entry) -> FileResult:
     assert _config is not None, "init_worker() first"
     limits = _config.limits
+    if _config.crash_on and entry.path.endswith(_config.crash_on):
+        os._exit(70)
     if entry.data is not None:
         data = entry.data
     else:

@@ -98,9 +98,12 @@ def count_folder(root: str) -> int:
     return sum(1 for _ in walk_folder(root))
 
 
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_dev, st.st_ino)
+
+
 def walk_folder(root: str) -> Iterator[Entry]:
-    root_st = os.stat(root)
-    visited = {(root_st.st_dev, root_st.st_ino)}
+    visited = {_identity(os.stat(root))}
     stack: list[tuple[str, str]] = [(root, "")]
     while stack:
         directory, rel = stack.pop()
@@ -135,7 +138,7 @@ def walk_folder(root: str) -> Iterator[Entry]:
                         target = "?"
                     yield _final(path, "link", f"symbolic link to {target!r}; not followed", st)
                 elif stat.S_ISDIR(mode):
-                    key = (st.st_dev, st.st_ino)
+                    key = _identity(st)
                     if key in visited:
                         yield _final(path, "loop", "folder already visited (mount or link loop);"
                                      " not descended again", st)
