@@ -1,0 +1,39 @@
+"""Reduced-size JPEG decoding keeps PDQ within the conformance bound and pHash within 4 bits.
+
+Meta's PDQ conformance rule: hashes of quality >= 80 within 10 bits of the reference (here: the
+full decode). Measured on real photos by scripts/bench_ingest.py; checked here on generated
+photo-like pictures of camera sizes, so the decode shortcut cannot silently drift.
+"""
+
+from __future__ import annotations
+
+import io
+
+import imagehash
+import pytest
+from PIL import Image
+
+from triage.imaging import DRAFT_SIZE, analyse, pdq_hex, setup_decoders
+from triage.filetypes import identify
+from triage.synthetic import camera_exif, encode, photo_like
+
+SIZES = [(4000, 3000), (3264, 2448), (2592, 1944), (1920, 1080), (3000, 4000)]
+
+
+def bits(a: str, b: str) -> int:
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+@pytest.mark.parametrize("seed,size", list(enumerate(SIZES)))
+def test_draft_decode_stays_within_pdq_and_phash_tolerance(seed, size):
+    setup_decoders()
+    data = encode(photo_like(4242 + seed, size), "JPEG", 90, camera_exif(seed))
+    full = Image.open(io.BytesIO(data)).convert("RGB")
+    full_pdq, full_quality = pdq_hex(full)
+    outcome = analyse(data, identify(data[:64]), want_derivative=False)
+    assert outcome.status == "ok" and outcome.info is not None
+    assert (outcome.info.width, outcome.info.height) == size  # stored size, not decoded size
+    assert bits(outcome.info.phash, str(imagehash.phash(full))) <= 4
+    if full_quality >= 80:
+        assert bits(outcome.info.pdq, full_pdq) <= 10
+    assert DRAFT_SIZE == 768  # changing it needs a new measurement (see triage/imaging.py)

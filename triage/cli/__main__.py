@@ -1,0 +1,3 @@
+from triage.cli.main import cli
+
+cli()
