@@ -51,9 +51,25 @@ def demo_command(directory: Path, fresh: bool) -> None:
     click.echo("  by status: " + ", ".join(f"{k} {v}" for k, v in summary["by_status"].items()))
     click.echo("")
     click.echo(f"workspace: {ws.root}")
+    exe = _triage_executable()
     click.echo("look at the results with:")
-    click.echo(f"  triage -w {ws.root} summary --device {DEMO_DEVICE}")
-    click.echo(f"  triage -w {ws.root} files --device {DEMO_DEVICE}")
+    click.echo(f"  {exe} -w {ws.root} summary --device {DEMO_DEVICE}")
+    click.echo(f"  {exe} -w {ws.root} files --device {DEMO_DEVICE}")
+
+
+def _triage_executable() -> str:
+    """How the user can call triage again: `triage` if on PATH, else the venv's script."""
+    import os
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "triage"
+    if shutil.which("triage") == str(beside) or not beside.exists():
+        return "triage"
+    try:
+        return os.path.relpath(beside)
+    except ValueError:
+        return str(beside)
 
 
 def register(cli: click.Group) -> None:
