@@ -103,13 +103,14 @@ def pdq_hex(rgb: Image.Image) -> tuple[str, int]:
 
 def _hashes(rgb: Image.Image, width: int, height: int, exif: dict) -> ImageInfo:
     pdq, quality = pdq_hex(rgb)
+    gray = rgb.convert("L")  # imagehash converts to L itself; do it once for both hashes
     return ImageInfo(
         width=width,
         height=height,
         pdq=pdq,
         pdq_quality=quality,
-        phash=str(imagehash.phash(rgb)),
-        dhash=str(imagehash.dhash(rgb)),
+        phash=str(imagehash.phash(gray)),
+        dhash=str(imagehash.dhash(gray)),
         exif_make=exif.get("make"),
         exif_model=exif.get("model"),
         exif_datetime_original=exif.get("datetime_original"),
