@@ -9,13 +9,14 @@ own module here as a mixin; `Store` is their union over one connection.
 from __future__ import annotations
 
 from triage.store.core import CoreStore, StoreError, now_iso
+from triage.store.backlog import BACKLOG, BacklogStore
 from triage.store.ingest import IngestStore
 from triage.store.schema import CORE, INGEST
 
-DOMAINS = (CORE, INGEST)
+DOMAINS = (CORE, INGEST, BACKLOG)
 
 
-class Store(IngestStore, CoreStore):
+class Store(BacklogStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS

@@ -1,0 +1,57 @@
+"""`triage report --device D`: the per-device report for investigators (HTML + CSV, JSON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from triage.cli.base import command_context, emit_object, json_option
+from triage.report import device_report, render_device_html, write_csv
+
+
+@click.command("report")
+@click.option("--device", required=True, help="Device label.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a printable HTML report, and the picture schedule as CSV beside it.")
+@click.option("--with-thumbnails", is_flag=True,
+              help="Embed blurred greyscale thumbnails of listed pictures in the HTML.")
+@json_option
+@click.pass_context
+def report_command(ctx: click.Context, device: str, html_file: Path | None,
+                   with_thumbnails: bool, as_json: bool) -> None:
+    """Counts per category, known vs newly categorised, duplicates, first-generation candidates,
+    reviewers and time, hash lists used, tool version and audit summary for DEVICE."""
+    if with_thumbnails and html_file is None:
+        raise click.UsageError("--with-thumbnails needs --html FILE")
+    with command_context(ctx, "report") as run:
+        rep = device_report(run.store, device)
+        images = rep.pop("images")
+        if html_file is not None:
+            html, thumbs = render_device_html(rep | {"images": images},
+                                              run.workspace.derivative_dir, with_thumbnails)
+            html_file.write_text(html, encoding="utf-8")
+            csv_file = html_file.with_suffix(".csv")
+            write_csv(csv_file, images)
+            run.counts.update(html=str(html_file), csv=str(csv_file), thumbnails=thumbs)
+            if not as_json:
+                click.echo(f"wrote {html_file} and {csv_file}"
+                           + (f" ({thumbs} blurred thumbnails)" if with_thumbnails else ""))
+        run.counts["unique_images"] = rep["unique_images"]
+        if as_json:
+            emit_object(rep, True)
+            return
+        rep["audit"] = {k: v for k, v in rep["audit"].items() if k != "trail"}
+        rep["categories"] = {f"{c['scheme']} {c['category']}".strip():
+                             f"{c['total']} ({c['known']} known, {c['reviewed']} reviewed)"
+                             for c in rep["categories"]}
+        rep["reviewers"] = {v["reviewer"]: f"{v['decisions']} decisions, {v['hours']} h"
+                            for v in rep["reviewers"]}
+        rep["lists"] = {l["name"]: f"{l['kind']}, {l['entry_count']} entries, {l['hits']} hits"
+                        for l in rep["lists"]}
+        rep["ingest_runs"] = len(rep["ingest_runs"])
+        emit_object(rep, False)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(report_command)
