@@ -41,6 +41,8 @@ def demo_command(directory: Path, fresh: bool) -> None:
                         options_from_config(ws, None, None))
         store.audit_finish(audit, "ok", report.as_dict())
         summary = store.device_summary(store.device(DEMO_DEVICE)["id"])
+        from triage.cli.users_cmd import ensure_demo_reviewer
+        click.echo(ensure_demo_reviewer(store, DEMO_CASE))
         from triage.backlog_demo import seed_register
         click.echo(f"backlog: {seed_register(store, ws.config, DEMO_CASE, DEMO_DEVICE)} devices"
                    f" registered; see `triage -w {ws.root} backlog report --html backlog.html`")

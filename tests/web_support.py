@@ -1,0 +1,100 @@
+"""Shared set-up for the review web tests: really ingested generated pictures, users, a clock."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from PIL import Image
+
+from tests.conftest import jpeg, write
+from triage.cli.ingest_cmd import options_from_config
+from triage.ingest import ingest
+from triage.web.passwords import hash_password
+from triage.workspace import Workspace
+
+PASSWORD = "correct horse battery"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 5, 4, 9, 0, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Lab:
+    ws: Workspace
+    d1: int          # device of case C1, assigned to rev1
+    d2: int          # device of case C2, assigned to rev2
+    dup_paths: tuple[str, str]  # two paths on D1 holding the same bytes
+
+
+def build_lab(tmp_path: Path) -> Lab:
+    """Two cases, one device each; D1 holds an exact duplicate and a resized near-duplicate."""
+    from tests.conftest import jpeg as _jpeg  # noqa: F401  (same generator as the other tests)
+
+    ws = _ws(tmp_path)
+    one = tmp_path / "ev1"
+    data = jpeg(101)
+    write(one, "DCIM/a.jpg", data)
+    write(one, "WhatsApp/Sent/a-copy.jpg", data)           # exact duplicate
+    for seed in (102, 103, 104):
+        write(one, f"DCIM/p{seed}.jpg", jpeg(seed))
+    big = one / "DCIM/p102.jpg"
+    with Image.open(big) as im:                              # near-duplicate: resized copy
+        small = im.resize((480, 360))
+        small.save(one / "WhatsApp/p102-small.jpg", "JPEG", quality=80)
+    two = tmp_path / "ev2"
+    for seed in (201, 202):
+        write(two, f"DCIM/q{seed}.jpg", jpeg(seed))
+    store = ws.open_store()
+    try:
+        opts = options_from_config(ws, 0, False)
+        ingest(store, one, "C1", "D1", opts)
+        ingest(store, two, "C2", "D2", opts)
+        now = "2026-05-01T00:00:00+00:00"
+        for name, case in (("rev1", "C1"), ("rev2", "C2")):
+            uid = store.add_user(name, "reviewer", hash_password(PASSWORD), now)
+            store.assign_case(store.case_by_reference(case)["id"], uid)
+        store.add_user("boss", "backlog", hash_password(PASSWORD), now)
+        d1, d2 = store.device("D1")["id"], store.device("D2")["id"]
+    finally:
+        store.close()
+    return Lab(ws, d1, d2, ("DCIM/a.jpg", "WhatsApp/Sent/a-copy.jpg"))
+
+
+def _ws(tmp_path: Path) -> Workspace:
+    from triage.workspace import init_workspace
+
+    return init_workspace(tmp_path / "ws")
+
+
+def csrf_token(html: str) -> str:
+    m = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert m, "page carries no CSRF token"
+    return m.group(1)
+
+
+def login(client, name: str = "rev1", password: str = PASSWORD) -> str:
+    """Sign in with the test client; returns the CSRF token for later requests."""
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    r = client.post("/login", data={"name": name, "password": password, "csrf_token": token})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    return csrf_token(client.get("/").get_data(as_text=True))
+
+
+def content_id_of(ws: Workspace, device: str, path: str) -> int:
+    store = ws.open_store()
+    try:
+        dev = store.device(device)["id"]
+        return next(f["content_id"] for f in store.iter_files(dev) if f["path"] == path)
+    finally:
+        store.close()

@@ -1,0 +1,425 @@
+"""Reviewers, case assignments, categorisation decisions and exposure intervals.
+
+Tables follow CONTRACTS.md ("Review and exposure"). One addition: `decisions.action_id`, the id
+of the direct decision a row was made with, so that undo takes back exactly what one key press
+did (the picture, its copies on other exhibits of the case, and the confirmed near-duplicates) —
+timestamps cannot tell two quick decisions apart.
+
+Times are ISO 8601 UTC strings passed in by the caller: the web app has an injectable clock, so
+exposure arithmetic is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from triage.store.core import CoreStore, StoreError, os_user
+from triage.store.schema import Domain
+
+REVIEW = Domain(
+    "review",
+    (
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE case_assignments (
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            PRIMARY KEY (case_id, user_id)
+        );
+        CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY,
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            device_id INTEGER NOT NULL REFERENCES devices(id),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            scheme TEXT NOT NULL,
+            category TEXT NOT NULL,
+            via TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            undone_at TEXT,
+            action_id INTEGER
+        );
+        CREATE INDEX decisions_device_content ON decisions(device_id, content_id);
+        CREATE INDEX decisions_action ON decisions(action_id);
+        CREATE TABLE exposure (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            content_id INTEGER,
+            device_id INTEGER,
+            mode TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT NOT NULL,
+            seconds REAL NOT NULL
+        );
+        CREATE INDEX exposure_user_time ON exposure(user_id, started_at);
+        CREATE INDEX exposure_content ON exposure(content_id);
+        """,
+    ),
+)
+
+ROLES = ("reviewer", "lead", "backlog", "admin")
+UNCATEGORISED = "uncategorised"
+
+
+def _seconds_between(start: str, end: str) -> float:
+    return max(0.0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
+
+
+class ReviewStore(CoreStore):
+    # -- users --------------------------------------------------------------------------
+    def add_user(self, name: str, role: str, password_hash: str, now: str) -> int:
+        if role not in ROLES:
+            raise StoreError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
+        with self.transaction() as c:
+            if c.execute("SELECT 1 FROM users WHERE name=?", (name,)).fetchone():
+                raise StoreError(f"user {name!r} already exists")
+            cur = c.execute(
+                "INSERT INTO users(name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                (name, role, password_hash, now),
+            )
+            return int(cur.lastrowid)
+
+    def set_password(self, user_id: int, password_hash: str) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE users SET password_hash=?, failed_logins=0, locked_until=NULL"
+                      " WHERE id=?", (password_hash, user_id))
+
+    def user_by_name(self, name: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
+        return dict(row) if row else None
+
+    def user(self, user_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM users WHERE id=?", (user_id,)).fetchone()
+        return dict(row) if row else None
+
+    def require_user(self, name: str) -> dict[str, Any]:
+        user = self.user_by_name(name)
+        if user is None:
+            raise StoreError(f"no user {name!r} (add one with `triage users add`)")
+        return user
+
+    def users(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT u.id, u.name, u.role, u.active, u.failed_logins, u.locked_until,"
+            " u.created_at, GROUP_CONCAT(c.reference, ',') AS cases FROM users u"
+            " LEFT JOIN case_assignments a ON a.user_id=u.id"
+            " LEFT JOIN cases c ON c.id=a.case_id GROUP BY u.id ORDER BY u.name"
+        )
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["active"] = bool(d["active"])
+            d["cases"] = sorted(d["cases"].split(",")) if d["cases"] else []
+            out.append(d)
+        return out
+
+    def record_login_failure(self, user_id: int, max_failures: int, lock_until: str) -> bool:
+        """Count a bad password; lock the account once `max_failures` is reached. True if locked."""
+        with self.transaction() as c:
+            c.execute("UPDATE users SET failed_logins=failed_logins+1 WHERE id=?", (user_id,))
+            n = c.execute("SELECT failed_logins FROM users WHERE id=?", (user_id,)).fetchone()[0]
+            if n >= max_failures:
+                c.execute("UPDATE users SET locked_until=?, failed_logins=0 WHERE id=?",
+                          (lock_until, user_id))
+                return True
+            return False
+
+    def record_login_success(self, user_id: int) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE users SET failed_logins=0, locked_until=NULL WHERE id=?", (user_id,))
+
+    def unlock_user(self, user_id: int) -> None:
+        self.record_login_success(user_id)
+
+    # -- cases and access ---------------------------------------------------------------
+    def case_by_reference(self, reference: str) -> dict[str, Any]:
+        row = self.conn.execute("SELECT * FROM cases WHERE reference=?", (reference,)).fetchone()
+        if row is None:
+            raise StoreError(f"no case {reference!r} in this workspace")
+        return dict(row)
+
+    def assign_case(self, case_id: int, user_id: int) -> bool:
+        """True if newly assigned."""
+        with self.transaction() as c:
+            cur = c.execute("INSERT OR IGNORE INTO case_assignments(case_id, user_id) VALUES (?, ?)",
+                            (case_id, user_id))
+            return cur.rowcount > 0
+
+    def assigned_devices(self, user_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT d.*, c.reference AS case_reference FROM devices d"
+            " JOIN cases c ON c.id=d.case_id"
+            " JOIN case_assignments a ON a.case_id=d.case_id AND a.user_id=?"
+            " ORDER BY c.reference, d.label",
+            (user_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def may_view_device(self, user_id: int, device_id: int) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM devices d JOIN case_assignments a ON a.case_id=d.case_id"
+            " WHERE d.id=? AND a.user_id=?", (device_id, user_id)).fetchone()
+        return row is not None
+
+    def viewable_content(self, user_id: int, content_id: int) -> dict[str, Any] | None:
+        """The content (id, sha256, derivative) if it lies on a device of a case assigned to the
+        user; None otherwise, so that an unassigned picture and a missing one look the same."""
+        row = self.conn.execute(
+            "SELECT c.id, c.sha256, c.derivative, c.width, c.height FROM contents c"
+            " WHERE c.id=? AND EXISTS (SELECT 1 FROM files f JOIN devices d ON d.id=f.device_id"
+            " JOIN case_assignments a ON a.case_id=d.case_id"
+            " WHERE f.content_id=c.id AND a.user_id=?)",
+            (content_id, user_id),
+        ).fetchone()
+        return dict(row) if row else None
+
+    # -- what is left to review ---------------------------------------------------------
+    def _has_table(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                                 (name,)).fetchone() is not None
+
+    def undecided_images(self, device_id: int) -> list[dict[str, Any]]:
+        """Unique decoded pictures of a device with no active decision and no exact match, by id.
+
+        The stand-in for `triage.queue.build_queue` while the classifier stage is absent.
+        """
+        known = ""
+        if self._has_table("matches"):
+            known = " AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.content_id=c.id AND m.near=0)"
+        rows = self.conn.execute(
+            "SELECT c.id AS content_id, c.sha256, c.derivative, MIN(f.path) AS path"
+            " FROM files f JOIN contents c ON c.id=f.content_id"
+            " WHERE f.device_id=? AND c.derivative IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM decisions x WHERE x.content_id=c.id"
+            "   AND x.device_id=f.device_id AND x.undone_at IS NULL)" + known +
+            " GROUP BY c.id ORDER BY c.id",
+            (device_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def known_matched_images(self, device_id: int) -> list[dict[str, Any]]:
+        """Pictures exactly matched to an alert or reference list (never known-good ones)."""
+        if not self._has_table("matches"):
+            return []
+        rows = self.conn.execute(
+            "SELECT c.id AS content_id, c.sha256, c.derivative, MIN(f.path) AS path,"
+            " MAX(m.category) AS category"
+            " FROM files f JOIN contents c ON c.id=f.content_id"
+            " JOIN matches m ON m.content_id=c.id AND m.near=0"
+            " JOIN hashsets h ON h.id=m.hashset_id"
+            " WHERE f.device_id=? AND c.derivative IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM matches g JOIN hashsets gh ON gh.id=g.hashset_id"
+            "   WHERE g.content_id=c.id AND g.near=0 AND gh.kind='known-good')"
+            " GROUP BY c.id ORDER BY c.id",
+            (device_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def content_category(self, content_id: int) -> str | None:
+        """The picture's category as far as the workspace knows: a reviewer's active decision,
+        else an exact list match."""
+        row = self.conn.execute(
+            "SELECT category FROM decisions WHERE content_id=? AND undone_at IS NULL"
+            " ORDER BY id DESC LIMIT 1", (content_id,)).fetchone()
+        if row:
+            return str(row[0])
+        if self._has_table("matches"):
+            row = self.conn.execute(
+                "SELECT category FROM matches WHERE content_id=? AND near=0"
+                " AND category IS NOT NULL ORDER BY category LIMIT 1", (content_id,)).fetchone()
+            if row:
+                return str(row[0])
+        return None
+
+    # -- decisions ----------------------------------------------------------------------
+    def decide(self, device_id: int, content_id: int, user_id: int, scheme: str,
+               category: str, now: str, cluster_ids: Sequence[int] = ()) -> dict[str, Any]:
+        """Record one categorisation and apply it to the same picture on the case's other
+        exhibits ('duplicate') and to confirmed near-duplicates on this device ('cluster').
+
+        Pictures that already carry an active decision are left alone: a key press never
+        silently overrides another reviewer. Exposure already recorded for the pictures takes
+        the category, so what a reviewer saw is weighted by what it turned out to be.
+        """
+        with self.transaction() as c:
+            if self._active_decision(device_id, content_id):
+                raise StoreError("this picture has already been categorised")
+            cur = c.execute(
+                "INSERT INTO decisions(content_id, device_id, user_id, scheme, category, via,"
+                " decided_at) VALUES (?, ?, ?, ?, ?, 'direct', ?)",
+                (content_id, device_id, user_id, scheme, category, now))
+            action = int(cur.lastrowid)
+            c.execute("UPDATE decisions SET action_id=? WHERE id=?", (action, action))
+            targets: list[tuple[int, int, str]] = []
+            for cid in dict.fromkeys(cluster_ids):
+                if cid != content_id and not self._active_decision(device_id, cid):
+                    targets.append((cid, device_id, "cluster"))
+            for cid in [content_id] + [t[0] for t in targets]:
+                for other in c.execute(
+                    "SELECT DISTINCT f.device_id FROM files f JOIN devices d ON d.id=f.device_id"
+                    " WHERE f.content_id=? AND f.device_id<>? AND d.case_id="
+                    " (SELECT case_id FROM devices WHERE id=?)", (cid, device_id, device_id)
+                ).fetchall():
+                    if not self._active_decision(other[0], cid):
+                        targets.append((cid, int(other[0]), "duplicate"))
+            for cid, dev, via in targets:
+                c.execute(
+                    "INSERT INTO decisions(content_id, device_id, user_id, scheme, category, via,"
+                    " decided_at, action_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (cid, dev, user_id, scheme, category, via, now, action))
+            touched = sorted({content_id, *(t[0] for t in targets)})
+            self._reset_exposure_severity(touched)
+        return {"action_id": action, "content_ids": touched,
+                "rows": 1 + len(targets)}
+
+    def _active_decision(self, device_id: int, content_id: int) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM decisions WHERE device_id=? AND content_id=? AND undone_at IS NULL",
+            (device_id, content_id)).fetchone() is not None
+
+    def undo_last_decision(self, device_id: int, user_id: int, now: str) -> dict[str, Any] | None:
+        """Take back the user's latest decision on this device, with everything it applied to."""
+        with self.transaction() as c:
+            row = c.execute(
+                "SELECT action_id FROM decisions WHERE device_id=? AND user_id=? AND via='direct'"
+                " AND undone_at IS NULL ORDER BY id DESC LIMIT 1", (device_id, user_id)).fetchone()
+            if row is None:
+                return None
+            action = int(row[0])
+            ids = [r[0] for r in c.execute(
+                "SELECT DISTINCT content_id FROM decisions WHERE action_id=?", (action,))]
+            c.execute("UPDATE decisions SET undone_at=? WHERE action_id=? AND undone_at IS NULL",
+                      (now, action))
+            self._reset_exposure_severity(ids)
+        return {"action_id": action, "content_ids": sorted(ids)}
+
+    def _reset_exposure_severity(self, content_ids: Iterable[int]) -> None:
+        for cid in content_ids:
+            severity = self.content_category(cid) or UNCATEGORISED
+            if severity == "uncertain":
+                severity = UNCATEGORISED
+            self.conn.execute("UPDATE exposure SET severity=? WHERE content_id=?", (severity, cid))
+
+    def decisions_for(self, device_id: int, active_only: bool = True) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT x.*, u.name AS user FROM decisions x JOIN users u ON u.id=x.user_id"
+            " WHERE x.device_id=?" + (" AND x.undone_at IS NULL" if active_only else "") +
+            " ORDER BY x.id", (device_id,))
+        return [dict(r) for r in rows]
+
+    def file_categories(self, device_id: int) -> dict[str, str | None]:
+        """path -> active category (None when undecided) for every file of the device."""
+        rows = self.conn.execute(
+            "SELECT f.path, (SELECT x.category FROM decisions x WHERE x.content_id=f.content_id"
+            " AND x.device_id=f.device_id AND x.undone_at IS NULL ORDER BY x.id DESC LIMIT 1)"
+            " FROM files f WHERE f.device_id=? ORDER BY f.path", (device_id,))
+        return {r[0]: r[1] for r in rows}
+
+    def decision_counts(self, device_id: int) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT category, COUNT(*) FROM decisions WHERE device_id=? AND undone_at IS NULL"
+            " GROUP BY category ORDER BY category", (device_id,))
+        return {r[0]: r[1] for r in rows}
+
+    # -- exposure -----------------------------------------------------------------------
+    def start_exposure(self, user_id: int, content_id: int | None, device_id: int | None,
+                       mode: str, now: str) -> int:
+        severity = UNCATEGORISED
+        if content_id is not None:
+            cat = self.content_category(content_id)
+            severity = cat if cat and cat != "uncertain" else UNCATEGORISED
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO exposure(user_id, content_id, device_id, mode, severity, started_at,"
+                " ended_at, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                (user_id, content_id, device_id, mode, severity, now, now))
+            return int(cur.lastrowid)
+
+    def extend_exposure(self, exposure_id: int, user_id: int, now: str) -> float | None:
+        """Move the interval's end to `now` (a heartbeat or the end). Returns its seconds."""
+        with self.transaction() as c:
+            row = c.execute("SELECT started_at, ended_at FROM exposure WHERE id=? AND user_id=?",
+                            (exposure_id, user_id)).fetchone()
+            if row is None:
+                return None
+            end = max(row["ended_at"], now)
+            seconds = _seconds_between(row["started_at"], end)
+            c.execute("UPDATE exposure SET ended_at=?, seconds=? WHERE id=?",
+                      (end, seconds, exposure_id))
+            return seconds
+
+    def exposure_intervals(self, user_id: int, since: str | None = None) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT * FROM exposure WHERE user_id=? AND started_at>=? ORDER BY started_at, id",
+            (user_id, since or ""))
+        return [dict(r) for r in rows]
+
+    def exposure_totals(self, user_id: int, since: str | None, per: str,
+                        weights: dict[str, float], blurred_weight: float) -> list[dict[str, Any]]:
+        """Per day or ISO week: revealed seconds, distinct items revealed, blurred seconds, and
+        severity-weighted units (revealed minutes x severity weight, plus blurred minutes x
+        `blurred_weight`). Periods are UTC."""
+        if per not in ("day", "week"):
+            raise StoreError("per must be 'day' or 'week'")
+        default_w = float(weights.get(UNCATEGORISED, 1.0))
+        periods: dict[str, dict[str, Any]] = {}
+        items: dict[str, set[int]] = defaultdict(set)
+        for r in self.exposure_intervals(user_id, since):
+            start = datetime.fromisoformat(r["started_at"])
+            if per == "day":
+                key = start.date().isoformat()
+            else:
+                monday = start.date() - timedelta(days=start.weekday())
+                key = monday.isoformat()
+            p = periods.setdefault(key, {
+                "period": key, "per": per, "revealed_seconds": 0.0, "items_revealed": 0,
+                "blurred_seconds": 0.0, "weighted_units": 0.0, "revealed_by_severity": {}})
+            secs = float(r["seconds"])
+            if r["mode"] == "revealed":
+                p["revealed_seconds"] += secs
+                sev = p["revealed_by_severity"]
+                sev[r["severity"]] = sev.get(r["severity"], 0.0) + secs
+                p["weighted_units"] += secs / 60 * float(weights.get(r["severity"], default_w))
+                if r["content_id"] is not None:
+                    items[key].add(int(r["content_id"]))
+            else:
+                p["blurred_seconds"] += secs
+                p["weighted_units"] += secs / 60 * blurred_weight
+        out = []
+        for key in sorted(periods):
+            p = periods[key]
+            p["items_revealed"] = len(items[key])
+            for k in ("revealed_seconds", "blurred_seconds"):
+                p[k] = round(p[k], 1)
+            p["weighted_units"] = round(p["weighted_units"], 2)
+            p["revealed_by_severity"] = {k: round(v, 1)
+                                         for k, v in sorted(p["revealed_by_severity"].items())}
+            out.append(p)
+        return out
+
+    # -- audit of single web events -----------------------------------------------------
+    def audit_event(self, command: str, arguments: dict[str, Any], tool_version: str,
+                    now: str, outcome: str = "ok") -> int:
+        """One finished audit row for an instantaneous act (a picture served, a login)."""
+        import socket
+
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO audit(started_at, finished_at, os_user, host, tool_version, command,"
+                " arguments, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (now, now, os_user(), socket.gethostname(), tool_version, command,
+                 json.dumps(arguments, default=str, sort_keys=True), outcome))
+            return int(cur.lastrowid)

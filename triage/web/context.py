@@ -1,0 +1,89 @@
+"""Per-request access to the workspace, its store, the clock and the review policy.
+
+Kept apart from the blueprints so each page module imports these without importing the others.
+The clock is injectable (`create_app(clock=...)`) so exposure arithmetic is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import current_app, g
+
+from triage.store import Store
+from triage.workspace import Workspace
+
+Clock = Callable[[], datetime]
+
+# Category keys per grading scheme: the key a reviewer presses, the stored category, a label.
+SCHEMES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "uk": (("a", "A", "Category A"), ("b", "B", "Category B"), ("c", "C", "Category C"),
+           ("n", "not_indecent", "Not indecent"), ("u", "uncertain", "Uncertain")),
+    "vic": (("0", "0", "VIC 0 non-pertinent"), ("1", "1", "VIC 1 CAM"),
+            ("2", "2", "VIC 2 exploitive / age difficult"), ("3", "3", "VIC 3 CGI / animation"),
+            ("4", "4", "VIC 4 comparison")),
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def workspace() -> Workspace:
+    return current_app.config["TRIAGE_WORKSPACE"]
+
+
+def store() -> Store:
+    """One connection per request (SQLite connections are cheap; WAL lets readers run beside
+    an ingest)."""
+    if "triage_store" not in g:
+        g.triage_store = workspace().open_store()
+    return g.triage_store
+
+
+def close_store(_exc: BaseException | None = None) -> None:
+    s = g.pop("triage_store", None)
+    if s is not None:
+        s.close()
+
+
+def now() -> datetime:
+    return current_app.config["TRIAGE_CLOCK"]()
+
+
+def now_text() -> str:
+    """ISO 8601 UTC with milliseconds: exposure intervals are seconds long."""
+    return now().astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The lab's review config with defaults filled in."""
+
+    raw: dict[str, Any]
+
+    def section(self, name: str) -> dict[str, Any]:
+        return dict(self.raw.get(name, {}))
+
+    @property
+    def scheme(self) -> str:
+        name = str(self.raw.get("scheme", {}).get("name", "uk")).lower()
+        if name not in SCHEMES:
+            raise ValueError(f"config/review.toml: unknown scheme {name!r} (uk or vic)")
+        return name
+
+    def display(self, key: str, default: Any) -> Any:
+        return self.raw.get("display", {}).get(key, default)
+
+    def exposure(self, key: str, default: Any) -> Any:
+        return self.raw.get("exposure", {}).get(key, default)
+
+    def security(self, key: str, default: Any) -> Any:
+        return self.raw.get("security", {}).get(key, default)
+
+
+def policy() -> Policy:
+    return current_app.config["TRIAGE_POLICY"]

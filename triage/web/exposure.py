@@ -1,0 +1,144 @@
+"""Exposure intervals reported by the review pages, and the welfare gate.
+
+The page reports `start` when a picture is revealed (or a grid of blurred thumbnails comes on
+screen), a `beat` every few seconds while it stays so, and `stop` when it is hidden, the reviewer
+moves on, the tab is hidden or loses focus. Each report moves the stored interval's end to the
+server's clock, so an interval is always as long as the last report proves: a tab closed while
+revealed stops counting at its last heartbeat, without any clean-up job.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from triage.web.auth import current_user, login_required
+from triage.web.context import now, now_text, policy, store
+
+bp = Blueprint("exposure", __name__)
+
+MODES = ("revealed", "blurred")
+
+
+class OpenIntervals:
+    """Intervals still being extended: id -> (user id, mode, content id). Forgotten at stop;
+    after a restart every interval simply ends at its last report."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[int, tuple[int, str, int | None]] = {}
+
+    def add(self, exposure_id: int, user_id: int, mode: str, content_id: int | None) -> None:
+        with self._lock:
+            self._open[exposure_id] = (user_id, mode, content_id)
+
+    def owned(self, exposure_id: int, user_id: int) -> bool:
+        with self._lock:
+            entry = self._open.get(exposure_id)
+            return entry is not None and entry[0] == user_id
+
+    def pop(self, exposure_id: int) -> None:
+        with self._lock:
+            self._open.pop(exposure_id, None)
+
+    def of_user(self, user_id: int, mode: str) -> list[int]:
+        with self._lock:
+            return [k for k, (u, m, _) in self._open.items() if u == user_id and m == mode]
+
+    def revealed(self, user_id: int, content_id: int) -> bool:
+        """Is this picture revealed to this user right now (an open revealed interval)?"""
+        with self._lock:
+            return any(v == (user_id, "revealed", content_id) for v in self._open.values())
+
+
+def open_intervals() -> OpenIntervals:
+    return current_app.extensions["triage_open"]
+
+
+def welfare_gate(user_id: int) -> Any | None:
+    """`triage.welfare.gate` (the welfare stage) when installed; None means no gate yet."""
+    try:
+        import triage.welfare as welfare
+    except ModuleNotFoundError as exc:
+        if exc.name == "triage.welfare":
+            return None
+        raise
+    gate = getattr(welfare, "gate", None)
+    if gate is None:  # the welfare stage is being installed piecemeal: no gate yet
+        return None
+    return gate(store(), user_id, now())
+
+
+def refused_by_welfare(user_id: int) -> str | None:
+    result = welfare_gate(user_id)
+    if result is None or getattr(result, "allowed", True):
+        return None
+    return str(getattr(result, "reason", "") or "A welfare break is due.")
+
+
+@bp.route("/api/exposure/start", methods=["POST"])
+@login_required(("reviewer", "lead"))
+def start() -> Any:
+    user = current_user()
+    assert user is not None
+    body = request.get_json(silent=True) or {}
+    mode = body.get("mode")
+    if mode not in MODES:
+        return jsonify(error="mode must be 'revealed' or 'blurred'"), 400
+    s = store()
+    try:
+        device_id = int(body["device_id"])
+        content_id = int(body["content_id"]) if body.get("content_id") is not None else None
+    except (KeyError, TypeError, ValueError):
+        return jsonify(error="device_id (and content_id) must be integers"), 400
+    if not s.may_view_device(user["id"], device_id):
+        return jsonify(error="not found"), 404
+    if content_id is not None and s.viewable_content(user["id"], content_id) is None:
+        return jsonify(error="not found"), 404
+    if mode == "revealed":
+        if content_id is None:
+            return jsonify(error="a revealed interval needs content_id"), 400
+        reason = refused_by_welfare(user["id"])
+        if reason:
+            return jsonify(error=reason, welfare=True), 403
+    opened = open_intervals()
+    for previous in opened.of_user(user["id"], mode):
+        # One picture revealed at a time: a new reveal ends the previous one now.
+        s.extend_exposure(previous, user["id"], now_text())
+        opened.pop(previous)
+    exposure_id = s.start_exposure(user["id"], content_id, device_id, mode, now_text())
+    opened.add(exposure_id, user["id"], mode, content_id)
+    return jsonify(id=exposure_id,
+                   heartbeat_seconds=float(policy().exposure("heartbeat_seconds", 2)))
+
+
+def _extend(closing: bool) -> Any:
+    user = current_user()
+    assert user is not None
+    body = request.get_json(silent=True) or {}
+    try:
+        exposure_id = int(body["id"])
+    except (KeyError, TypeError, ValueError):
+        return jsonify(error="id must be an integer"), 400
+    opened = open_intervals()
+    if not opened.owned(exposure_id, user["id"]):
+        # Already stopped (or never this user's): say so, so the page stops reporting.
+        return jsonify(error="interval is closed", closed=True), 409
+    seconds = store().extend_exposure(exposure_id, user["id"], now_text())
+    if closing:
+        opened.pop(exposure_id)
+    return jsonify(id=exposure_id, seconds=seconds, closed=closing)
+
+
+@bp.route("/api/exposure/beat", methods=["POST"])
+@login_required(("reviewer", "lead"))
+def beat() -> Any:
+    return _extend(closing=False)
+
+
+@bp.route("/api/exposure/stop", methods=["POST"])
+@login_required(("reviewer", "lead"))
+def stop() -> Any:
+    return _extend(closing=True)

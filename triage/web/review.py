@@ -1,0 +1,311 @@
+"""Review pages: a device's queue as a grid and one item at a time, categorising, undo, and
+the picture bytes themselves.
+
+Safety by default: the grid receives only a small, server-blurred (and greyscale) copy; the
+unblurred picture is served only while the reviewer has it revealed, i.e. while an exposure
+interval is open for that user and picture, after the welfare gate allowed it. Every picture
+served is written to the audit table and sent with `Cache-Control: no-store`.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template,
+                   request, session, url_for)
+from PIL import Image, ImageFilter, ImageOps
+
+from triage import __version__
+from triage.store import StoreError
+from triage.web.auth import current_user, login_required
+from triage.web.context import SCHEMES, now_text, policy, store, workspace
+from triage.web.exposure import open_intervals, refused_by_welfare
+
+bp = Blueprint("review", __name__)
+
+REVIEW_ROLES = ("reviewer", "lead")
+
+
+# -- the queue ----------------------------------------------------------------------------
+@dataclass
+class Item:
+    """The fields of `triage.queue.QueueItem` the pages use (the fallback builds these)."""
+
+    content_id: int
+    sha256: str
+    path: str
+    derivative: str | None
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    cluster_size: int = 1
+    member_content_ids: list[int] = field(default_factory=list)
+    category: str | None = None
+
+
+def _queue_module() -> Any | None:
+    try:
+        import triage.queue as queue  # type: ignore[import-not-found]
+    except ModuleNotFoundError as exc:
+        if exc.name == "triage.queue":
+            return None
+        raise
+    return queue if hasattr(queue, "build_queue") else None
+
+
+def device_queue(device_id: int) -> list[Any]:
+    """The classifier stage's queue when installed; until then every undecided, unmatched
+    decoded picture of the device, by id."""
+    queue = _queue_module()
+    if queue is not None:
+        return list(queue.build_queue(store(), device_id, workspace().config("priority") or None))
+    return [Item(content_id=r["content_id"], sha256=r["sha256"], path=r["path"],
+                 derivative=r["derivative"], member_content_ids=[r["content_id"]])
+            for r in store().undecided_images(device_id)]
+
+
+def hours_left(remaining: int) -> float:
+    """Remaining review time: queue entries x seconds per entry. The same rule as
+    `triage.queue.review_hours_left`, applied to the queue already built for this request
+    (building it again per figure would triple the work on a large device)."""
+    per_item = workspace().config("priority").get("workload", {}).get("seconds_per_item")
+    if per_item is None:
+        per_item = policy().section("forecast").get("seconds_per_item", 6)
+    return remaining * float(per_item) / 3600
+
+
+def progress(device_id: int, queue: list[Any] | None = None) -> dict[str, Any]:
+    queue = device_queue(device_id) if queue is None else queue
+    counts = store().decision_counts(device_id)
+    return {"decided": sum(counts.values()), "by_category": counts, "remaining": len(queue),
+            "hours_left": round(hours_left(len(queue)), 2)}
+
+
+# -- display settings ---------------------------------------------------------------------
+def display_settings() -> dict[str, Any]:
+    """The lab defaults, relaxed by the reviewer's choices this session within the lab's limits."""
+    p = policy()
+    chosen = session.get("display", {})
+    blur_default = int(p.display("blur_px", 14))
+    blur_min = min(blur_default, int(p.display("min_blur_px", blur_default)))
+    thumb_default = int(p.display("thumb_px", 128))
+    thumb_max = max(thumb_default, int(p.display("max_thumb_px", thumb_default)))
+    reveal_default = float(p.display("reveal_seconds", 8))
+    reveal_max = max(reveal_default, float(p.display("max_reveal_seconds", reveal_default)))
+    allow_colour = bool(p.display("allow_colour", False))
+    greyscale_default = bool(p.display("greyscale", True))
+    return {
+        "blur_px": _clamp(chosen.get("blur_px", blur_default), blur_min, max(blur_default, 40)),
+        "blur_min": blur_min, "blur_default": blur_default,
+        "thumb_px": _clamp(chosen.get("thumb_px", thumb_default), 48, thumb_max),
+        "thumb_max": thumb_max, "thumb_default": thumb_default,
+        "reveal_seconds": _clamp(chosen.get("reveal_seconds", reveal_default), 1, reveal_max),
+        "reveal_max": reveal_max, "reveal_default": reveal_default,
+        "greyscale": bool(chosen.get("greyscale", greyscale_default)) if allow_colour else True,
+        "allow_colour": allow_colour,
+        "item_px": int(p.display("item_px", 384)),
+        "heartbeat_seconds": float(p.exposure("heartbeat_seconds", 2)),
+    }
+
+
+def _clamp(value: Any, low: float, high: float) -> Any:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = low
+    v = min(max(v, low), high)
+    return int(v) if float(v).is_integer() else v
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required(REVIEW_ROLES)
+def settings() -> Any:
+    if request.method == "POST":
+        chosen = {k: request.form.get(k) for k in ("blur_px", "thumb_px", "reveal_seconds")}
+        chosen["greyscale"] = request.form.get("greyscale") == "on"
+        session["display"] = {k: v for k, v in chosen.items() if v is not None}
+        shown = display_settings()
+        session["display"] = {k: shown[k] for k in ("blur_px", "thumb_px", "reveal_seconds",
+                                                     "greyscale")}
+        flash("Settings saved for this session (within the lab's limits).", "info")
+        return redirect(request.form.get("back") or url_for("review.index"))
+    return render_template("settings.html", d=display_settings(),
+                           back=request.args.get("back", ""))
+
+
+# -- pages --------------------------------------------------------------------------------
+@bp.route("/")
+@login_required()
+def index() -> Any:
+    user = current_user()
+    assert user is not None
+    devices = store().assigned_devices(user["id"])
+    can_review = user["role"] in REVIEW_ROLES + ("admin",)
+    rows = [dict(d, progress=progress(d["id"]) if can_review else None) for d in devices]
+    return render_template("index.html", devices=rows, can_review=can_review)
+
+
+def _device_for(label: str) -> dict[str, Any]:
+    user = current_user()
+    assert user is not None
+    try:
+        device = store().device(label)
+    except StoreError:
+        abort(404)
+    if not store().may_view_device(user["id"], device["id"]):
+        abort(404)  # the same answer as a device that does not exist
+    return device
+
+
+def _page_context(device: dict[str, Any]) -> dict[str, Any]:
+    keys = [{"key": k, "category": c, "label": label} for k, c, label in SCHEMES[policy().scheme]]
+    return {"device": device, "d": display_settings(), "keys": keys, "scheme": policy().scheme}
+
+
+@bp.route("/review/<label>")
+@login_required(REVIEW_ROLES)
+def grid(label: str) -> Any:
+    device = _device_for(label)
+    queue = device_queue(device["id"])
+    page_size = int(policy().display("page_size", 60))
+    show_known = request.args.get("known") == "1"
+    known = store().known_matched_images(device["id"]) if show_known else []
+    known_count = len(store().known_matched_images(device["id"])) if not show_known else len(known)
+    return render_template("grid.html", items=queue[:page_size], known=known,
+                           show_known=show_known, known_count=known_count,
+                           progress=progress(device["id"], queue), **_page_context(device))
+
+
+@bp.route("/review/<label>/item/<int:content_id>")
+@login_required(REVIEW_ROLES)
+def item(label: str, content_id: int) -> Any:
+    device = _device_for(label)
+    queue = device_queue(device["id"])
+    ids = [q.content_id for q in queue]
+    if content_id not in ids:
+        if store().viewable_content(current_user()["id"], content_id) is None:  # type: ignore[index]
+            abort(404)
+        flash("That picture has been categorised; showing the next in the queue.", "info")
+        if not ids:
+            return redirect(url_for("review.grid", label=label))
+        return redirect(url_for("review.item", label=label, content_id=ids[0]))
+    pos = ids.index(content_id)
+    return render_template(
+        "item.html", item=queue[pos], position=pos + 1,
+        prev_id=ids[pos - 1] if pos > 0 else None,
+        next_id=ids[pos + 1] if pos + 1 < len(ids) else None,
+        progress=progress(device["id"], queue), **_page_context(device))
+
+
+# -- picture bytes ------------------------------------------------------------------------
+@bp.route("/media/<int:content_id>/<variant>")
+@login_required()
+def media(content_id: int, variant: str) -> Any:
+    """`blurred`: a small greyscale blurred copy for the grid; `revealed`: the derivative, only
+    while this user has this picture revealed. Never the evidence file."""
+    if variant not in ("blurred", "revealed"):
+        abort(404)
+    user = current_user()
+    assert user is not None
+    s = store()
+    content = s.viewable_content(user["id"], content_id)
+    if content is None or not content["derivative"]:
+        abort(404)
+    if variant == "revealed":
+        reason = refused_by_welfare(user["id"])
+        if reason or not open_intervals().revealed(user["id"], content_id):
+            s.audit_event("web:image", {"user": user["name"], "content_id": content_id,
+                                        "variant": variant}, __version__, now_text(), "refused")
+            abort(403)
+    path = _derivative_path(content["derivative"])
+    if path is None:
+        abort(404)
+    if variant == "blurred":
+        d = display_settings()
+        data = _blurred(path, int(d["thumb_max"]), float(d["blur_px"]), bool(d["greyscale"]))
+    else:
+        data = path.read_bytes()
+    s.audit_event("web:image", {"user": user["name"], "content_id": content_id,
+                                "sha256": content["sha256"], "variant": variant},
+                  __version__, now_text())
+    resp = Response(data, mimetype="image/jpeg")
+    resp.headers["Cache-Control"] = "no-store, max-age=0"
+    resp.headers["Pragma"] = "no-cache"
+    return resp
+
+
+def _derivative_path(relative: str) -> Path | None:
+    """Resolve inside the derivative folder only; anything else is refused."""
+    root = workspace().derivative_dir.resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    return path
+
+
+def _blurred(path: Path, edge: int, blur_px: float, greyscale: bool) -> bytes:
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        im.thumbnail((edge, edge))
+        if greyscale:
+            im = ImageOps.grayscale(im)
+        im = im.filter(ImageFilter.GaussianBlur(max(2.0, blur_px / 2)))
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=70)
+        return buf.getvalue()
+
+
+# -- decisions ----------------------------------------------------------------------------
+def _json_device() -> tuple[dict[str, Any], dict[str, Any]]:
+    user = current_user()
+    assert user is not None
+    body = request.get_json(silent=True) or {}
+    try:
+        device_id = int(body["device_id"])
+    except (KeyError, TypeError, ValueError):
+        abort(400)
+    if not store().may_view_device(user["id"], device_id):
+        abort(404)
+    return body, {"id": device_id}
+
+
+@bp.route("/api/decide", methods=["POST"])
+@login_required(REVIEW_ROLES)
+def decide() -> Any:
+    user = current_user()
+    assert user is not None
+    body, device = _json_device()
+    scheme = policy().scheme
+    allowed = {c for _, c, _ in SCHEMES[scheme]}
+    category = body.get("category")
+    if category not in allowed:
+        return jsonify(error=f"category must be one of {sorted(allowed)}"), 400
+    try:
+        content_id = int(body["content_id"])
+    except (KeyError, TypeError, ValueError):
+        return jsonify(error="content_id must be an integer"), 400
+    queue = device_queue(device["id"])
+    entry = next((q for q in queue if q.content_id == content_id), None)
+    if entry is None:
+        return jsonify(error="not in this device's queue (already categorised?)"), 409
+    cluster = list(entry.member_content_ids) if body.get("cluster") else []
+    try:
+        result = store().decide(device["id"], content_id, user["id"], scheme, category,
+                                now_text(), cluster)
+    except StoreError as exc:
+        return jsonify(error=str(exc)), 409
+    return jsonify(ok=True, category=category, **result, progress=progress(device["id"]))
+
+
+@bp.route("/api/undo", methods=["POST"])
+@login_required(REVIEW_ROLES)
+def undo() -> Any:
+    user = current_user()
+    assert user is not None
+    _, device = _json_device()
+    result = store().undo_last_decision(device["id"], user["id"], now_text())
+    if result is None:
+        return jsonify(error="nothing to undo"), 409
+    return jsonify(ok=True, **result, progress=progress(device["id"]))
