@@ -1,0 +1,196 @@
+"""The classify stage: score every unique, unseen picture of a device with each enabled model.
+
+Why it reads derivatives: ingest already decoded each picture once and kept a small upright JPEG
+(`contents.derivative`); decoding a 512 px JPEG costs a fraction of the evidence decode and the
+evidence is never touched again. Known material, known-good files and decided pictures are not
+scored at all (the store decides what "unseen" means), and one score per unique content serves
+every copy of it.
+
+Why batches in a pipeline: the model runs faster per picture on a batch, and while onnxruntime
+works on one batch (it releases the GIL) worker threads decode and preprocess the next.
+Each batch is committed on its own, so an interrupted run (Ctrl-C, SIGTERM, kill -9) resumes
+where it stopped: pictures already scored are not scored again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from triage.models import ModelCard, ModelCardError, card_dirs, discover, runner_for
+from triage.store import Store
+
+
+@dataclass
+class ClassifyOptions:
+    batch_size: int = 32
+    threads: int | None = None  # onnxruntime threads and preprocessing workers; None: all cores
+    progress: bool | None = None  # None: a bar only on a terminal
+    skip: Sequence[str] = ()  # card names not to run
+    only: Sequence[str] | None = None  # run just these cards
+    redo: bool = False  # forget this device's earlier scores of the selected models first
+    on_batch: Callable[[str, int], None] | None = None  # (model, pictures done so far)
+
+
+@dataclass
+class ModelRun:
+    model: str
+    state: str  # completed | interrupted | refused
+    classified: int = 0
+    failed: int = 0
+    already_done: int = 0
+    seconds: float = 0.0
+    problem: str | None = None
+
+
+@dataclass
+class ClassifyReport:
+    device: str
+    state: str  # completed | interrupted | no-models
+    models: list[ModelRun] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # cards that could not be used
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "state": self.state,
+                "models": [asdict(m) for m in self.models], "problems": self.problems}
+
+
+def options_from_config(cfg: dict[str, Any], **overrides: Any) -> ClassifyOptions:
+    section = cfg.get("classify", {})
+    threads = int(section.get("threads", 0)) or None
+    opts = ClassifyOptions(batch_size=int(section.get("batch_size", 32)), threads=threads,
+                           skip=tuple(section.get("skip", ())))
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(opts, key, value)
+    return opts
+
+
+def select_cards(workspace_root: Path | None, options: ClassifyOptions
+                 ) -> tuple[list[ModelCard], list[str]]:
+    """Cards to run, and problems with cards that cannot even be parsed (named, not fatal)."""
+    listing = discover(card_dirs(workspace_root))
+    problems = [msg for _, msg in listing.broken]
+    cards = [c for c in listing.cards if c.enabled and c.name not in options.skip]
+    if options.only is not None:
+        unknown = set(options.only) - {c.name for c in listing.cards}
+        if unknown:
+            raise ModelCardError(f"no model card named {', '.join(sorted(unknown))}"
+                                 f" (installed: {', '.join(c.name for c in listing.cards)})")
+        cards = [c for c in listing.cards if c.name in options.only]
+    return cards, problems
+
+
+def classify_device(store: Store, device_label: str, derivative_dir: Path,
+                    cards: Sequence[ModelCard], options: ClassifyOptions) -> ClassifyReport:
+    device = store.device(device_label)
+    report = ClassifyReport(device_label, "completed")
+    if not cards:
+        report.state = "no-models"
+        return report
+    previous = _install_sigterm()
+    try:
+        for card in cards:
+            run = _classify_one(store, device["id"], device_label, Path(derivative_dir), card,
+                                options)
+            report.models.append(run)
+            if run.state == "interrupted":
+                report.state = "interrupted"
+                break
+    finally:
+        _restore_sigterm(previous)
+    return report
+
+
+def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path,
+                  card: ModelCard, options: ClassifyOptions) -> ModelRun:
+    started = time.monotonic()
+    run = ModelRun(card.name, "completed")
+    if options.redo:
+        store.forget_classifications(device_id, card.name)
+    try:
+        runner = runner_for(card, options.threads)
+    except ModelCardError as exc:
+        run.state, run.problem = "refused", str(exc)
+        return run
+    pending = store.classify_pending(device_id, card.name)
+    run.already_done = store.classified_count(device_id, card.name)
+    size = max(1, options.batch_size)
+    batches = [pending[i : i + size] for i in range(0, len(pending), size)]
+    workers = options.threads or os.cpu_count() or 1
+    bar = tqdm(total=len(pending), unit="pic", desc=f"classify {label} {card.name}",
+               disable=not _show_progress(options.progress), dynamic_ncols=True)
+
+    def prepare(item: tuple[int, str]) -> tuple[int, np.ndarray | None, str | None]:
+        cid, rel = item
+        try:
+            return cid, runner.preprocess_file(derivative_dir / rel), None
+        except FileNotFoundError:
+            return cid, None, f"derivative {rel} is missing from {derivative_dir}"
+        except Exception as exc:  # noqa: BLE001 - a damaged derivative must not stop the run
+            return cid, None, f"derivative {rel} unreadable: {exc}"
+
+    # One worker: preprocess inline (an honest single-thread figure). More: decode the next
+    # batch in threads while the model runs this one.
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+
+    def submit(batch: list[tuple[int, str]]) -> list[Future] | list[tuple]:
+        if pool is None:
+            return [prepare(item) for item in batch]
+        return [pool.submit(prepare, item) for item in batch]
+
+    try:
+        upcoming = submit(batches[0]) if batches else []
+        for i in range(len(batches)):
+            prepared = [f.result() if isinstance(f, Future) else f for f in upcoming]
+            upcoming = submit(batches[i + 1]) if i + 1 < len(batches) else []
+            ok = [(cid, arr) for cid, arr, _ in prepared if arr is not None]
+            failures = [(cid, why) for cid, arr, why in prepared if arr is None]
+            scores: list[tuple[int, float]] = []
+            if ok:
+                values = runner.scores(np.stack([arr for _, arr in ok]))
+                scores = [(cid, float(v)) for (cid, _), v in zip(ok, values)]
+            store.record_classifications(card.name, scores, failures)
+            run.classified += len(scores)
+            run.failed += len(failures)
+            bar.update(len(prepared))
+            if options.on_batch is not None:
+                options.on_batch(card.name, run.classified + run.failed)
+    except KeyboardInterrupt:
+        run.state = "interrupted"
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+        run.seconds = round(time.monotonic() - started, 2)
+    return run
+
+
+def _show_progress(progress: bool | None) -> bool:
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _install_sigterm() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,156 @@
+"""Classifier scores and what the review queue needs to know about a device's unseen pictures.
+
+"Unseen" is decided here, in one place: a picture with a derivative (it decoded), not matched
+exactly to any hash list (known material or known-good), and with no active reviewer decision.
+The hash-list and review tables belong to later-built domains, so each is used only when it
+exists in this workspace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from triage.store.core import CoreStore, now_iso
+from triage.store.schema import Domain
+
+CLASSIFY = Domain(
+    "classify",
+    (
+        """
+        CREATE TABLE classifications (
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            model TEXT NOT NULL,
+            score REAL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (content_id, model)
+        );
+        CREATE TABLE classification_failures (
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            model TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (content_id, model)
+        );
+        """,
+    ),
+)
+
+
+class ClassifyStore(CoreStore):
+    def _table_present(self, name: str) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name=?", (name,)
+        ).fetchone() is not None
+
+    def _unseen_clause(self, alias: str) -> str:
+        """SQL condition: content `alias` is neither known (exact match) nor decided."""
+        parts = []
+        if self._table_present("matches"):
+            parts.append(f"NOT EXISTS (SELECT 1 FROM matches m WHERE m.content_id={alias}.id"
+                         " AND m.near=0)")
+        if self._table_present("decisions"):
+            parts.append(f"NOT EXISTS (SELECT 1 FROM decisions dc WHERE dc.content_id={alias}.id"
+                         " AND dc.undone_at IS NULL)")
+        return " AND ".join(parts) if parts else "1=1"
+
+    # -- classification ---------------------------------------------------------------------
+    def classify_pending(self, device_id: int, model: str) -> list[tuple[int, str]]:
+        """(content_id, derivative) of unique unseen pictures `model` has not scored yet."""
+        rows = self.conn.execute(
+            f"""
+            SELECT c.id, c.derivative FROM contents c
+            WHERE c.id IN (SELECT content_id FROM files WHERE device_id=? AND content_id IS NOT NULL)
+              AND c.derivative IS NOT NULL AND {self._unseen_clause('c')}
+              AND NOT EXISTS (SELECT 1 FROM classifications k WHERE k.content_id=c.id AND k.model=?)
+              AND NOT EXISTS (SELECT 1 FROM classification_failures k
+                              WHERE k.content_id=c.id AND k.model=?)
+            ORDER BY c.id
+            """,
+            (device_id, model, model),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def classified_count(self, device_id: int, model: str) -> int:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM classifications WHERE model=? AND content_id IN"
+            " (SELECT content_id FROM files WHERE device_id=?)", (model, device_id)).fetchone()
+        return int(row[0])
+
+    def record_classifications(self, model: str, scores: Iterable[tuple[int, float]],
+                               failures: Iterable[tuple[int, str]] = ()) -> None:
+        """One batch in one transaction: a kill loses the batch in flight, never more."""
+        now = now_iso()
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT INTO classifications(content_id, model, score, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT(content_id, model) DO UPDATE SET"
+                " score=excluded.score, created_at=excluded.created_at",
+                [(cid, model, float(s), now) for cid, s in scores])
+            c.executemany(
+                "INSERT INTO classification_failures(content_id, model, reason, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT(content_id, model) DO UPDATE SET"
+                " reason=excluded.reason, created_at=excluded.created_at",
+                [(cid, model, reason, now) for cid, reason in failures])
+
+    def forget_classifications(self, device_id: int, model: str) -> int:
+        """Drop one model's scores for a device's contents (after its weights changed)."""
+        with self.transaction() as c:
+            sub = "SELECT content_id FROM files WHERE device_id=? AND content_id IS NOT NULL"
+            n = c.execute(f"DELETE FROM classifications WHERE model=? AND content_id IN ({sub})",
+                          (model, device_id)).rowcount
+            c.execute(f"DELETE FROM classification_failures WHERE model=? AND content_id IN"
+                      f" ({sub})", (model, device_id))
+            return int(n)
+
+    def classification_scores(self, content_ids: Sequence[int]) -> dict[int, dict[str, float]]:
+        out: dict[int, dict[str, float]] = {}
+        for i in range(0, len(content_ids), 500):
+            chunk = list(content_ids[i : i + 500])
+            q = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                    f"SELECT content_id, model, score FROM classifications"
+                    f" WHERE content_id IN ({q}) AND score IS NOT NULL", chunk):
+                out.setdefault(int(r[0]), {})[r[1]] = float(r[2])
+        return out
+
+    # -- what the queue reads ---------------------------------------------------------------
+    def unseen_pictures(self, device_id: int) -> list[dict[str, Any]]:
+        """Each unique unseen picture of a device with every path holding it on the device."""
+        rows = self.conn.execute(
+            f"""
+            SELECT c.id AS content_id, c.sha256, c.derivative, c.width, c.height, c.pdq,
+                   c.pdq_quality, c.phash, c.exif_make, c.exif_model, c.exif_datetime_original,
+                   f.path
+            FROM files f JOIN contents c ON c.id = f.content_id
+            WHERE f.device_id = ? AND c.phash IS NOT NULL AND {self._unseen_clause('c')}
+            ORDER BY c.id, f.path
+            """,
+            (device_id,),
+        )
+        by_content: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            d = by_content.get(r["content_id"])
+            if d is None:
+                d = {k: r[k] for k in r.keys() if k != "path"}
+                d["paths"] = []
+                by_content[r["content_id"]] = d
+            d["paths"].append(r["path"])
+        return list(by_content.values())
+
+    def near_match_categories(self, content_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The closest near (PDQ) candidate match of each content, when hash lists exist."""
+        if not content_ids or not self._table_present("matches"):
+            return {}
+        out: dict[int, dict[str, Any]] = {}
+        for i in range(0, len(content_ids), 500):
+            chunk = list(content_ids[i : i + 500])
+            q = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT m.content_id, m.distance, m.category, h.name AS hashset"
+                f" FROM matches m JOIN hashsets h ON h.id = m.hashset_id"
+                f" WHERE m.near = 1 AND h.kind = 'alert' AND m.content_id IN ({q})"
+                f" ORDER BY m.content_id, m.distance", chunk)
+            for r in rows:
+                out.setdefault(int(r["content_id"]), dict(r))
+        return out
