@@ -41,6 +41,9 @@ def demo_command(directory: Path, fresh: bool) -> None:
                         options_from_config(ws, None, None))
         store.audit_finish(audit, "ok", report.as_dict())
         summary = store.device_summary(store.device(DEMO_DEVICE)["id"])
+        from triage.cli.queue_cmd import classify_and_show_top
+
+        queue_lines = classify_and_show_top(ws, store, DEMO_DEVICE)
         from triage.cli.users_cmd import ensure_demo_reviewer
         click.echo(ensure_demo_reviewer(store, DEMO_CASE))
         from triage.backlog_demo import seed_register
@@ -60,6 +63,9 @@ def demo_command(directory: Path, fresh: bool) -> None:
     click.echo("look at the results with:")
     click.echo(f"  {exe} -w {ws.root} summary --device {DEMO_DEVICE}")
     click.echo(f"  {exe} -w {ws.root} files --device {DEMO_DEVICE}")
+    click.echo(f"  {exe} -w {ws.root} queue --device {DEMO_DEVICE}")
+    for line in queue_lines:
+        click.echo(line)
 
 
 def _triage_executable() -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from triage.cli.base import command_context, emit, emit_object, json_option
+from triage.priority import priority_config
+from triage.queue import workload
 from triage.store.ingest import FILE_FIELDS
 
 TABLE_COLUMNS = ("path", "detected_type", "ext_mismatch", "size", "width", "height", "status",
@@ -38,6 +40,7 @@ def summary_command(ctx: click.Context, device: str, as_json: bool) -> None:
         dev = run.store.device(device)
         summary = {"device": dev["label"], "case": dev["case_reference"], "status": dev["status"]}
         summary |= run.store.device_summary(dev["id"])
+        summary["review_workload"] = workload(run.store, dev["id"], priority_config(run.workspace))
         emit_object(summary, as_json)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from triage.cli.base import command_context, emit_object, json_option
+from triage.cli.classify_cmd import classify_step, describe
 from triage.ingest import IngestOptions, SourceError, ingest
 from triage.sources import Limits
 from triage.workspace import Workspace
@@ -37,10 +38,13 @@ def options_from_config(ws: Workspace, workers: int | None, progress: bool | Non
               help="Worker processes (default: config, else one per core; 0 = in-process).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: only on a terminal).")
+@click.option("--classify/--no-classify", "classify", default=None,
+              help="Score unseen pictures with the model cards afterwards (default: config).")
 @json_option
 @click.pass_context
 def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
-                   workers: int | None, progress: bool | None, as_json: bool) -> None:
+                   workers: int | None, progress: bool | None, as_json: bool,
+                   classify: bool | None = None) -> None:
     """Hash, identify and deduplicate every file of SOURCE (a folder, .zip, .tar or .tar.gz).
 
     SOURCE is only read, never changed. Run the same command again after an interruption to
@@ -56,6 +60,10 @@ def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
         if report.state != "completed":
             run.counts["_outcome"] = "interrupted"
         summary: dict[str, Any] = report.as_dict()
+        classified = (classify_step(run, device, classify, progress)
+                      if report.state == "completed" else None)
+        if classified is not None:
+            summary["classify"] = classified.as_dict()
         if as_json:
             emit_object(summary, True)
         else:
@@ -65,6 +73,8 @@ def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
                           if report.counts.skipped_done else ""))
             for status, n in sorted(report.counts.by_status.items()):
                 click.echo(f"  {status:12s} {n}")
+            for line in describe(classified) if classified is not None else ():
+                click.echo(line)
             if report.state != "completed":
                 click.echo("interrupted: run the same command again to resume.")
         if report.state != "completed":

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from triage.store.core import CoreStore, StoreError, now_iso
 from triage.store.backlog import BACKLOG, BacklogStore
+from triage.store.classify import CLASSIFY, ClassifyStore
 from triage.store.ingest import IngestStore
 from triage.store.review import REVIEW, ReviewStore
 from triage.store.schema import CORE, INGEST
 
-DOMAINS = (CORE, INGEST, REVIEW, BACKLOG)
+DOMAINS = (CORE, INGEST, REVIEW, BACKLOG, CLASSIFY)
 
 
-class Store(ReviewStore, BacklogStore, IngestStore, CoreStore):
+class Store(ClassifyStore, ReviewStore, BacklogStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS
