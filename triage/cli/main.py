@@ -9,6 +9,7 @@ from triage.cli import demo_cmd, files_cmd, ingest_cmd, init_cmd
 from triage.cli import classify_cmd, models_cmd, queue_cmd
 from triage.cli import exposure_cmd, serve_cmd, users_cmd
 from triage.cli import backlog_cmd, devices_cmd, report_cmd
+from triage.cli import welfare_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,5 +20,5 @@ def cli(workspace: str | None) -> None:
     """Triage seized-device media: hash, match, prioritise, review safely."""
 
 
-for module in (init_cmd, ingest_cmd, files_cmd, demo_cmd, users_cmd, serve_cmd, exposure_cmd, devices_cmd, backlog_cmd, report_cmd, models_cmd, classify_cmd, queue_cmd):
+for module in (init_cmd, ingest_cmd, files_cmd, demo_cmd, users_cmd, serve_cmd, exposure_cmd, devices_cmd, backlog_cmd, report_cmd, models_cmd, classify_cmd, queue_cmd, welfare_cmd):
     module.register(cli)

@@ -14,11 +14,12 @@ from triage.store.classify import CLASSIFY, ClassifyStore
 from triage.store.ingest import IngestStore
 from triage.store.review import REVIEW, ReviewStore
 from triage.store.schema import CORE, INGEST
+from triage.store.welfare import WELFARE, WelfareStore
 
-DOMAINS = (CORE, INGEST, REVIEW, BACKLOG, CLASSIFY)
+DOMAINS = (CORE, INGEST, REVIEW, BACKLOG, CLASSIFY, WELFARE)
 
 
-class Store(ClassifyStore, ReviewStore, BacklogStore, IngestStore, CoreStore):
+class Store(WelfareStore, ClassifyStore, ReviewStore, BacklogStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS
