@@ -168,6 +168,8 @@
       ev.preventDefault();
       return;
     }
+    const focused = tiles.indexOf(document.activeElement);
+    if (focused >= 0 && focused !== current) focusTile(focused);
     const tile = tiles[current];
     if (key === " " || key === "spacebar") { if (tile) reveal(tile); ev.preventDefault(); }
     else if (key === "arrowright") {

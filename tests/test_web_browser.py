@@ -1,0 +1,151 @@
+"""The review pages in a real browser (Debian's Chromium driven by Playwright).
+
+Skips on a developer machine without Chromium; fails instead under CI (TRIAGE_CI=1), where
+`.ci/run` installs it. Never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from tests.web_support import PASSWORD, build_lab, content_id_of
+from triage.web import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("TRIAGE_CI") == "1":
+        pytest.fail(f"{reason} (TRIAGE_CI=1: .ci/run must install it)")
+    pytest.skip(f"{reason}; install with `apt-get install chromium` and `pip install playwright`")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        _missing(f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from werkzeug.serving import make_server
+
+    lab = build_lab(tmp_path_factory.mktemp("browser"))
+    server = make_server("127.0.0.1", 0, create_app(lab.ws), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield lab, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+def _sign_in(page, base: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=name]", "rev1")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def _revealed_seconds(lab, cid: int) -> float:
+    store = lab.ws.open_store()
+    try:
+        rows = store.exposure_intervals(store.user_by_name("rev1")["id"])
+    finally:
+        store.close()
+    return sum(r["seconds"] for r in rows if r["content_id"] == cid and r["mode"] == "revealed")
+
+
+def test_review_in_the_browser(browser, served):
+    lab, base = served
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _sign_in(page, base)
+    page.goto(f"{base}/review/D1")
+
+    # Safe by default: the first thumbnail is blurred and greyscale, and small.
+    first = page.locator(".tile img.media").first
+    first.wait_for()
+    style = first.evaluate("el => getComputedStyle(el).filter")
+    assert "blur(" in style and "grayscale(" in style, style
+    assert first.evaluate("el => el.getBoundingClientRect().width") <= 224
+
+    # Reveal the duplicated picture for a measured time, then hide it with the key.
+    cid = content_id_of(lab.ws, "D1", "DCIM/a.jpg")
+    tile = page.locator(f'.tile[data-cid="{cid}"]')
+    img = tile.locator("img.media")
+    t0 = time.monotonic()
+    tile.click()
+    page.wait_for_function("el => !el.classList.contains('veiled') && el.complete",
+                           arg=img.element_handle(), timeout=5000)
+    assert "blur(" not in img.evaluate("el => getComputedStyle(el).filter")
+    time.sleep(2.5)  # heartbeats arrive meanwhile
+    page.keyboard.press(" ")
+    page.wait_for_function("el => el.classList.contains('veiled')", arg=img.element_handle())
+    page.wait_for_function("() => true")
+    elapsed = time.monotonic() - t0
+    deadline = time.monotonic() + 3
+    while (recorded := _revealed_seconds(lab, cid)) < 2.0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    print(f"revealed for {elapsed:.2f} s measured in the test, {recorded:.2f} s recorded")
+    assert elapsed - 0.8 <= recorded <= elapsed + 0.1, (recorded, elapsed)
+
+    # Categorise it with a key: every copy on the device gets the category.
+    page.keyboard.press("c")
+    tile.wait_for(state="detached", timeout=5000)
+    store = lab.ws.open_store()
+    try:
+        cats = store.file_categories(lab.d1)
+    finally:
+        store.close()
+    assert cats[lab.dup_paths[0]] == cats[lab.dup_paths[1]] == "C"
+    assert page.locator("#p-decided").inner_text() == "1"
+
+    # A near-duplicate cluster asks first; Y applies the category to the whole cluster.
+    cluster_tile = page.locator('.tile[data-cluster="2"]')
+    members = int(cluster_tile.get_attribute("data-cid"))
+    cluster_tile.focus()
+    page.keyboard.press("b")
+    page.locator("#confirm").wait_for(state="visible")
+    page.keyboard.press("y")
+    cluster_tile.wait_for(state="detached", timeout=5000)
+    store = lab.ws.open_store()
+    try:
+        vias = sorted(d["via"] for d in store.decisions_for(lab.d1) if d["category"] == "B")
+    finally:
+        store.close()
+    assert vias == ["cluster", "direct"] and members
+
+    # Undo brings the cluster back.
+    page.keyboard.press("z")
+    page.locator(f'.tile[data-cid="{members}"]').wait_for(timeout=5000)
+
+    # Re-blur after the configured time (lowered by the reviewer to 1 s).
+    page.goto(f"{base}/settings")
+    page.fill("input[name=reveal_seconds]", "1")
+    page.click("main button[type=submit]")
+    page.goto(f"{base}/review/D1")
+    tile = page.locator(".tile").first
+    img = tile.locator("img.media")
+    tile.click()
+    page.wait_for_function("el => !el.classList.contains('veiled')", arg=img.element_handle())
+    page.wait_for_function("el => el.classList.contains('veiled')", arg=img.element_handle(),
+                           timeout=4000)
+    assert not errors, errors
+    page.close()
