@@ -9,7 +9,9 @@ import click
 
 from triage.cli.base import command_context, emit_object, json_option
 from triage.cli.classify_cmd import classify_step, describe
+from triage.cli.match_cmd import describe as describe_match
 from triage.ingest import IngestOptions, SourceError, ingest
+from triage.matching import match_device
 from triage.sources import Limits
 from triage.workspace import Workspace
 
@@ -60,6 +62,8 @@ def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
         if report.state != "completed":
             run.counts["_outcome"] = "interrupted"
         summary: dict[str, Any] = report.as_dict()
+        matched = match_device(run.store, device) if report.state == "completed" else None
+        summary["match"] = matched.as_dict() if matched else None
         classified = (classify_step(run, device, classify, progress)
                       if report.state == "completed" else None)
         if classified is not None:
@@ -73,6 +77,8 @@ def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
                           if report.counts.skipped_done else ""))
             for status, n in sorted(report.counts.by_status.items()):
                 click.echo(f"  {status:12s} {n}")
+            if matched:
+                click.echo(describe_match(matched))
             for line in describe(classified) if classified is not None else ():
                 click.echo(line)
             if report.state != "completed":

@@ -1,0 +1,370 @@
+"""The lab's hash library (known-hash lists) and what each content matched.
+
+Why each list lives in its own SQLite file (`hashlib/<id>.sqlite` beside the workspace
+database) while the catalogue (`hashsets`) and the results (`matches`) live in the main database:
+a national list holds millions of entries. Writing them into the main database would hold its
+write lock for a minute (stalling an ingest running next door) and leave a half-written list
+behind on a crash. A list file is built completely on the side, then one short transaction swaps
+the catalogue row: re-importing a name replaces it atomically, and a malformed file leaves
+nothing behind. Removing a list deletes one file instead of millions of rows.
+
+Digests are stored as BLOBs (half the size of hex) and looked up through per-file indexes built
+once after loading (bulk index build, far faster than maintaining them row by row).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from triage.store.core import CoreStore, StoreError, now_iso
+from triage.store.schema import Domain
+
+HASHSETS = Domain(
+    "hashsets",
+    (
+        """
+        CREATE TABLE hashsets (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            format TEXT NOT NULL, scheme TEXT, source_path TEXT, source_sha256 TEXT NOT NULL,
+            imported_at TEXT NOT NULL, entry_count INTEGER NOT NULL
+        );
+        CREATE TABLE matches (
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            hashset_id INTEGER NOT NULL REFERENCES hashsets(id) ON DELETE CASCADE,
+            method TEXT NOT NULL,
+            distance INTEGER,
+            near INTEGER NOT NULL,
+            category_raw TEXT,
+            category TEXT,
+            PRIMARY KEY (content_id, hashset_id, method)
+        );
+        CREATE INDEX matches_hashset ON matches(hashset_id);
+        CREATE TABLE content_pdq_variants (
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            variant INTEGER NOT NULL,
+            pdq TEXT NOT NULL,
+            quality INTEGER NOT NULL,
+            PRIMARY KEY (content_id, variant)
+        );
+        """,
+    ),
+)
+
+# One row of a list, as every format parser yields it (a tuple: 10 M of them must be cheap).
+# md5/sha1/sha256/pdq are bytes or None; record is a JSON string of format-specific fields kept
+# so that nothing the list said is lost (VICS round trip), or None.
+ENTRY_COLUMNS = ("md5", "sha1", "sha256", "pdq", "pdq_quality", "category_raw", "name", "record")
+DIGEST_COLUMNS = ("md5", "sha1", "sha256")
+
+_LIST_SCHEMA = """
+CREATE TABLE entries (
+    id INTEGER PRIMARY KEY, md5 BLOB, sha1 BLOB, sha256 BLOB, pdq BLOB, pdq_quality INTEGER,
+    category_raw TEXT, name TEXT, record TEXT
+)"""
+_BATCH = 50_000
+
+
+class HashsetStore(CoreStore):
+    # -- the library --------------------------------------------------------------------
+    @property
+    def hashlib_dir(self) -> Path:
+        return self.path.parent / "hashlib"
+
+    def list_file(self, hashset_id: int) -> Path:
+        return self.hashlib_dir / f"{hashset_id}.sqlite"
+
+    def hashsets(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT h.*, (SELECT COUNT(DISTINCT content_id) FROM matches m"
+            " WHERE m.hashset_id=h.id) AS matched_contents FROM hashsets h ORDER BY h.name"
+        )
+        return [dict(r) for r in rows]
+
+    def hashset(self, name: str) -> dict[str, Any]:
+        row = self.conn.execute("SELECT * FROM hashsets WHERE name=?", (name,)).fetchone()
+        if row is None:
+            known = [r["name"] for r in self.hashsets()]
+            hint = f" (known: {', '.join(known[:10])})" if known else " (none imported yet)"
+            raise StoreError(f"no hash list named {name!r}{hint}")
+        return dict(row)
+
+    def write_hashset(self, name: str, kind: str, fmt: str, scheme: str | None,
+                      source_path: str, source_sha256: str,
+                      rows: Iterable[tuple[Any, ...]]) -> tuple[dict[str, Any], dict | None]:
+        """Load `rows` into a fresh list file, then swap it in under `name` in one transaction.
+
+        Returns (new catalogue row, replaced row or None). Any exception raised while `rows`
+        is consumed (a malformed line) deletes the partial file and changes nothing.
+        """
+        self.hashlib_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.hashlib_dir / f".import-{uuid.uuid4().hex}.sqlite"
+        try:
+            count = _build_list_file(tmp, rows)
+            with self.transaction() as c:
+                old = c.execute("SELECT * FROM hashsets WHERE name=?", (name,)).fetchone()
+                # Insert before deleting so the new id never reuses the old one (whose file
+                # is deleted after the commit).
+                cur = c.execute(
+                    "INSERT INTO hashsets(name, kind, format, scheme, source_path, source_sha256,"
+                    " imported_at, entry_count) VALUES (?,?,?,?,?,?,?,?)",
+                    (f"{name}\x00importing", kind, fmt, scheme, source_path, source_sha256,
+                     now_iso(), count),
+                )
+                new_id = int(cur.lastrowid)
+                if old is not None:
+                    c.execute("DELETE FROM hashsets WHERE id=?", (old["id"],))
+                c.execute("UPDATE hashsets SET name=? WHERE id=?", (name, new_id))
+                # Inside the transaction: if the commit fails, an orphan file is left, never a
+                # catalogue row without its file.
+                os.replace(tmp, self.list_file(new_id))
+        finally:
+            tmp.unlink(missing_ok=True)
+        if old is not None:
+            self.list_file(old["id"]).unlink(missing_ok=True)
+        return self.hashset(name), (dict(old) if old is not None else None)
+
+    def remove_hashset(self, name: str) -> dict[str, Any]:
+        hs = self.hashset(name)
+        with self.transaction() as c:
+            c.execute("DELETE FROM hashsets WHERE id=?", (hs["id"],))
+        self.list_file(hs["id"]).unlink(missing_ok=True)
+        return hs
+
+    # -- reading lists ------------------------------------------------------------------
+    def _open_list(self, hashset_id: int) -> sqlite3.Connection:
+        path = self.list_file(hashset_id)
+        if not path.exists():
+            raise StoreError(f"hash list file {path} is missing: import the list again")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def lookup_digests(self, hashset_id: int, algo: str,
+                       digests: Sequence[bytes]) -> Iterator[tuple[bytes, str | None]]:
+        """(digest, category_raw) for each of `digests` the list holds."""
+        if algo not in DIGEST_COLUMNS:
+            raise ValueError(algo)
+        conn = self._open_list(hashset_id)
+        try:
+            for i in range(0, len(digests), 500):
+                chunk = list(digests[i : i + 500])
+                q = ",".join("?" * len(chunk))
+                yield from conn.execute(
+                    f"SELECT {algo}, category_raw FROM entries WHERE {algo} IN ({q})", chunk
+                )
+        finally:
+            conn.close()
+
+    def list_pdq_batches(self, hashset_id: int,
+                         batch: int = 1_000_000) -> Iterator[list[tuple[int, bytes, int | None]]]:
+        """(entry id, 32-byte PDQ, quality) of a list, in batches (for building the index)."""
+        conn = self._open_list(hashset_id)
+        try:
+            cur = conn.execute(
+                "SELECT id, pdq, pdq_quality FROM entries WHERE pdq IS NOT NULL ORDER BY id")
+            while rows := cur.fetchmany(batch):
+                yield [tuple(r) for r in rows]
+        finally:
+            conn.close()
+
+    def list_has_pdq(self, hashset_id: int) -> bool:
+        conn = self._open_list(hashset_id)
+        try:
+            return conn.execute("SELECT 1 FROM entries WHERE pdq IS NOT NULL LIMIT 1"
+                                ).fetchone() is not None
+        finally:
+            conn.close()
+
+    def list_entries_by_id(self, hashset_id: int,
+                           entry_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        conn = self._open_list(hashset_id)
+        try:
+            out = {}
+            for i in range(0, len(entry_ids), 500):
+                chunk = [int(x) for x in entry_ids[i : i + 500]]
+                q = ",".join("?" * len(chunk))
+                for r in conn.execute(f"SELECT * FROM entries WHERE id IN ({q})", chunk):
+                    out[r["id"]] = _entry_dict(r)
+            return out
+        finally:
+            conn.close()
+
+    def iter_list_entries(self, name: str) -> Iterator[dict[str, Any]]:
+        """Every entry of a list as stored (hex digests, record decoded), in list order."""
+        conn = self._open_list(self.hashset(name)["id"])
+        try:
+            for r in conn.execute("SELECT * FROM entries ORDER BY id"):
+                yield _entry_dict(r)
+        finally:
+            conn.close()
+
+    # -- contents to match --------------------------------------------------------------
+    def contents_to_match(self, device_id: int | None = None) -> list[dict[str, Any]]:
+        """Hashes of a device's contents (or of every content in the workspace)."""
+        cols = "c.id, c.md5, c.sha1, c.sha256, c.pdq, c.pdq_quality, c.derivative"
+        if device_id is None:
+            rows = self.conn.execute(f"SELECT {cols} FROM contents c ORDER BY c.id")
+        else:
+            rows = self.conn.execute(
+                f"SELECT {cols} FROM contents c WHERE c.id IN"
+                " (SELECT content_id FROM files WHERE device_id=?) ORDER BY c.id", (device_id,))
+        return [dict(r) for r in rows]
+
+    def pdq_variants(self, content_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
+        out: dict[int, list[tuple[str, int]]] = {}
+        for i in range(0, len(content_ids), 500):
+            chunk = list(content_ids[i : i + 500])
+            q = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"SELECT content_id, pdq, quality FROM content_pdq_variants"
+                f" WHERE content_id IN ({q}) ORDER BY content_id, variant", chunk
+            ):
+                out.setdefault(r[0], []).append((r[1], r[2]))
+        return out
+
+    def save_pdq_variants(self, rows: Iterable[tuple[int, int, str, int]]) -> None:
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO content_pdq_variants(content_id, variant, pdq, quality)"
+                " VALUES (?,?,?,?)", rows)
+
+    # -- matches ------------------------------------------------------------------------
+    def replace_matches(self, content_ids: Sequence[int], hashset_ids: Sequence[int],
+                        rows: Iterable[tuple[Any, ...]]) -> None:
+        """Forget what these contents matched in these lists, record `rows` instead.
+
+        rows: (content_id, hashset_id, method, distance, near, category_raw, category).
+        """
+        with self.transaction() as c:
+            hs = ",".join(str(int(h)) for h in hashset_ids) or "NULL"
+            for i in range(0, len(content_ids), 500):
+                chunk = list(content_ids[i : i + 500])
+                q = ",".join("?" * len(chunk))
+                c.execute(f"DELETE FROM matches WHERE hashset_id IN ({hs})"
+                          f" AND content_id IN ({q})", chunk)
+            c.executemany(
+                "INSERT INTO matches(content_id, hashset_id, method, distance, near,"
+                " category_raw, category) VALUES (?,?,?,?,?,?,?)", rows)
+
+    def matches_for_device(self, device_id: int) -> dict[int, list[dict[str, Any]]]:
+        rows = self.conn.execute(
+            "SELECT m.*, h.name AS hashset, h.kind FROM matches m"
+            " JOIN hashsets h ON h.id=m.hashset_id WHERE m.content_id IN"
+            " (SELECT content_id FROM files WHERE device_id=?)"
+            " ORDER BY m.content_id, m.near, COALESCE(m.distance, -1), h.name, m.method",
+            (device_id,),
+        )
+        out: dict[int, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r["content_id"], []).append(
+                {"hashset": r["hashset"], "kind": r["kind"], "method": r["method"],
+                 "distance": r["distance"], "near": bool(r["near"]),
+                 "category_raw": r["category_raw"], "category": r["category"]})
+        return out
+
+    # -- what `triage files` and `triage summary` gain ----------------------------------
+    def iter_files(self, device_id: int) -> Iterator[dict[str, Any]]:
+        """Ingest's rows plus what each file's content matched (fields appended, see README)."""
+        matches = self.matches_for_device(device_id)
+        for row in super().iter_files(device_id):  # type: ignore[misc]
+            row.update(match_fields(matches.get(row.get("content_id"), [])))
+            yield row
+
+    def device_summary(self, device_id: int) -> dict[str, Any]:
+        summary = super().device_summary(device_id)  # type: ignore[misc]
+        matches = self.matches_for_device(device_id)
+        by_category: dict[str, int] = {}
+        counts = {"known_files": 0, "known_good_files": 0, "near_candidate_files": 0}
+        for (content_id,) in self.conn.execute(
+            "SELECT content_id FROM files WHERE device_id=? AND content_id IS NOT NULL",
+            (device_id,),
+        ):
+            fields = match_fields(matches.get(content_id, []))
+            if fields["match_kind"] is None:
+                continue
+            if fields["known"]:
+                counts["known_files"] += 1
+                if fields["match_kind"] == "known-good":
+                    counts["known_good_files"] += 1
+                elif fields["category"] is not None:
+                    by_category[fields["category"]] = by_category.get(fields["category"], 0) + 1
+            else:
+                counts["near_candidate_files"] += 1
+        summary.update(counts)
+        summary["by_category"] = dict(sorted(by_category.items()))
+        return summary
+
+
+KIND_ORDER = {"alert": 0, "known-good": 1, "reference": 2}
+
+
+def match_fields(matches: list[dict[str, Any]]) -> dict[str, Any]:
+    """The per-file summary of its matches: the best one decides kind/method/distance.
+
+    Exact beats near; among exact, an alert list beats known-good beats reference (known
+    material must never hide behind a known-good entry for the same bytes). Only an exact
+    match gives `category`: near matches are candidates for a person to confirm.
+    """
+    if not matches:
+        return {"matches": [], "known": False, "match_kind": None, "category": None,
+                "category_raw": None, "match_method": None, "match_distance": None}
+    best = min(matches, key=lambda m: (m["near"], KIND_ORDER.get(m["kind"], 9),
+                                       m["distance"] or 0))
+    exact = not best["near"]
+    return {
+        "matches": matches,
+        "known": exact,
+        "match_kind": best["kind"],
+        "category": best["category"] if exact and best["kind"] == "alert" else None,
+        "category_raw": best["category_raw"] if exact and best["kind"] == "alert" else None,
+        "match_method": best["method"],
+        "match_distance": best["distance"],
+    }
+
+
+def _entry_dict(r: sqlite3.Row) -> dict[str, Any]:
+    d = {k: r[k] for k in r.keys()}
+    for k in ("md5", "sha1", "sha256", "pdq"):
+        if d[k] is not None:
+            d[k] = bytes(d[k]).hex()
+    d["record"] = json.loads(d["record"]) if d["record"] else None
+    return d
+
+
+def _build_list_file(path: Path, rows: Iterable[tuple[Any, ...]]) -> int:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        # A scratch file until it is swapped in: no journal, no fsync; a crash just leaves a
+        # `.import-*` file that the catalogue never points at.
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("PRAGMA cache_size=-262144")
+        conn.execute(_LIST_SCHEMA)
+        insert = ("INSERT INTO entries(md5, sha1, sha256, pdq, pdq_quality, category_raw, name,"
+                  " record) VALUES (?,?,?,?,?,?,?,?)")
+        count = 0
+        conn.execute("BEGIN")
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= _BATCH:
+                conn.executemany(insert, batch)
+                count += len(batch)
+                batch.clear()
+        conn.executemany(insert, batch)
+        count += len(batch)
+        for col in ("md5", "sha1", "sha256"):
+            if conn.execute(f"SELECT 1 FROM entries WHERE {col} IS NOT NULL LIMIT 1").fetchone():
+                conn.execute(f"CREATE INDEX entries_{col} ON entries({col})"
+                             f" WHERE {col} IS NOT NULL")
+        conn.execute("COMMIT")
+        return count
+    finally:
+        conn.close()
