@@ -48,6 +48,10 @@ def days_waiting(row: Mapping[str, Any], today: date) -> tuple[int, str]:
     return max(0, (today - start).days), basis
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def assess(row: Mapping[str, Any], today: date, config: Mapping[str, Any]) -> dict[str, Any]:
     """One waiting device's tier, points (by rule), D/T, RAG and the reasons, in words."""
     p = config.get("priority", {})
@@ -71,7 +75,7 @@ def assess(row: Mapping[str, Any], today: date, config: Mapping[str, Any]) -> di
     rag = rag_status(dt, config)
     points["overdue"] = round(float(p.get("overdue_points_per_unit", 0))
                               * min(dt, float(p.get("overdue_cap", 3.0))), 2)
-    reasons.append(f"D/T {dt:.2f} ({waited} days {basis} / {target:g}-day target, {rag})"
+    reasons.append(f"D/T {dt:.2f} ({_days(waited)} since {basis} / {target:g}-day target, {rag})"
                    f" +{points['overdue']:g}")
     court = row.get("next_court_date")
     if court:
@@ -80,8 +84,8 @@ def assess(row: Mapping[str, Any], today: date, config: Mapping[str, Any]) -> di
         share = 1.0 if to_court <= 0 else max(0.0, 1.0 - to_court / window)
         if share > 0:
             points["court_date"] = round(float(p.get("court_points", 0)) * share, 2)
-            when = (f"in {to_court} days" if to_court > 0 else
-                    "today" if to_court == 0 else f"passed {-to_court} days ago: check register")
+            when = (f"in {_days(to_court)}" if to_court > 0 else "today" if to_court == 0
+                    else f"passed {_days(-to_court)} ago: check register")
             reasons.append(f"court/charging date {court} {when} +{points['court_date']:g}")
     if row.get("bail_rui"):
         points["bail_rui"] = float(p.get("bail_rui_points", 0))

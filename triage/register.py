@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from triage.store import Store
+from triage.store import Store, StoreError
 
 BANDS = ("VH", "H", "M", "L")
 STATUSES = ("awaiting", "ingesting", "in review", "reviewed", "returned")
@@ -215,14 +215,19 @@ def forecast_hours(store: Store, device_id: int, counts: Mapping[str, Any],
         from triage.queue import review_hours_left  # type: ignore[attr-defined]
     except ImportError:
         review_hours_left = None
+    note = ""
     if review_hours_left is not None:
-        return float(review_hours_left(store, device_id, dict(priority_config))), "queue forecast"
+        try:
+            return (float(review_hours_left(store, device_id, dict(priority_config))),
+                    "queue forecast")
+        except StoreError as exc:  # one device's broken list must not hide the whole backlog
+            note = f"; queue forecast unavailable: {exc}"
     seconds = _find_key(priority_config, "seconds_per_item")
     source = "config/priority.toml"
     if seconds is None:
         seconds = backlog_config.get("forecast", {}).get("seconds_per_item", 6)
         source = "config/backlog.toml"
-    return counts["unseen"] * float(seconds) / 3600.0, f"unseen x {seconds}s ({source})"
+    return counts["unseen"] * float(seconds) / 3600.0, f"unseen x {seconds}s ({source}){note}"
 
 
 def register_view(store: Store, priority_config: Mapping[str, Any],

@@ -11,9 +11,6 @@ from triage import backlog
 from triage.cli.base import Run, command_context, emit, emit_object, json_option
 from triage.register import today_from
 
-RANK_COLUMNS = ("rank", "label", "case_reference", "band", "status", "days_waiting", "dt", "rag",
-                "score", "forecast_hours", "why")
-
 today_option = click.option("--today", "today", hidden=True, envvar="TRIAGE_TODAY",
                             help="Pretend today is this date (tests, reproducible reports).")
 
@@ -38,11 +35,19 @@ def backlog_group(ctx: click.Context, as_json: bool, today: str | None) -> None:
     with command_context(ctx, "backlog") as run:
         fw = _build(run, today, snapshot=False)
         rows = fw["ranked"]
-        if not as_json:
-            rows = [r | {"why": "; ".join(r["reasons"]), "dt": f"{r['dt']:.2f}"} for r in rows]
-        else:
-            rows = [{k: v for k, v in r.items() if k != "counts"} for r in rows]
-        run.counts["rows"] = emit(rows, as_json, RANK_COLUMNS, empty="(no device waiting)")
+        run.counts["rows"] = len(rows)
+        if as_json:
+            emit(({k: v for k, v in r.items() if k != "counts"} for r in rows), True)
+            return
+        if not rows:
+            click.echo("(no device waiting)")
+        for r in rows:  # a table cannot hold the reasons, and the reasons are the point
+            click.echo(f"{r['rank']:>3}. {r['label']}  case {r['case_reference']}  band"
+                       f" {r['band'] or '?'}  {r['status']}  {r['days_waiting']} days  D/T"
+                       f" {r['dt']:.2f} {r['rag']}  points {r['score']:g}  forecast"
+                       f" {r['forecast_hours']:g} h")
+            for why in r["reasons"]:
+                click.echo(f"       - {why}")
 
 
 @backlog_group.command("report")

@@ -260,9 +260,10 @@ class BacklogStore(CoreStore):
         return {r[0]: r[1] for r in rows}
 
     def audit_for_device(self, label: str) -> list[dict[str, Any]]:
-        """Audit rows whose arguments name this device (commands are audited with their params)."""
-        pattern = f'%"device": {json.dumps(label)}%'
+        """Audit rows whose arguments name this device (`--device D` or a register command's LABEL)."""
+        value = json.dumps(label)
         rows = self.conn.execute(
             "SELECT id, started_at, finished_at, os_user, host, tool_version, command, outcome"
-            " FROM audit WHERE arguments LIKE ? ORDER BY id", (pattern,))
+            " FROM audit WHERE arguments LIKE ? OR arguments LIKE ? ORDER BY id",
+            (f'%"device": {value}%', f'%"label": {value}%'))
         return [dict(r) for r in rows]
