@@ -261,6 +261,9 @@ class ModelRunner:
         if threads:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
+        # No busy-waiting between operators: on 2 shared cores (ingest workers, preprocessing
+        # threads) spinning threads steal the time the work needs.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(path), opts,
                                                 providers=["CPUExecutionProvider"])

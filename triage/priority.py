@@ -51,7 +51,7 @@ def score_picture(item: dict[str, Any], cfg: dict[str, Any],
     `alert`: the closest alert-list PDQ ({distance, hashset, category}) when within range.
     """
     w = cfg.get("weights", {})
-    parts: list[tuple[float, str]] = []
+    parts: list[tuple[float, str]] = [(float(w.get("base", 0.0)), "")]
 
     def add(weight_key: str, strength: float, reason: str) -> None:
         weight = float(w.get(weight_key, 0.0))
@@ -131,7 +131,7 @@ def _finish(parts: list[tuple[float, str]]) -> Scored:
     # Positive parts by weight first; a negative part (cache only) is listed last.
     ordered = sorted(parts, key=lambda p: (p[0] < 0, -abs(p[0])))
     total = sum(p[0] for p in parts)
-    return Scored(round(max(0.0, total), 4), [r for _, r in ordered], ordered)
+    return Scored(round(max(0.0, total), 4), [r for _, r in ordered if r], ordered)
 
 
 def in_cache(path: str, cfg: dict[str, Any]) -> bool:
