@@ -1,8 +1,8 @@
 """Reduced-size JPEG decoding keeps PDQ within the conformance bound and pHash within 4 bits.
 
 Meta's PDQ conformance rule: hashes of quality >= 80 within 10 bits of the reference (here: the
-full decode). Measured on real photos by scripts/bench_ingest.py; checked here on generated
-photo-like pictures of camera sizes, so the decode shortcut cannot silently drift.
+same reference pipeline on a full decode). Measured on real photos by scripts/bench_ingest.py;
+checked here on generated photo-like pictures of camera sizes, so the shortcut cannot drift.
 """
 
 from __future__ import annotations
@@ -18,6 +18,21 @@ from triage.filetypes import identify
 from triage.synthetic import camera_exif, encode, photo_like
 
 SIZES = [(4000, 3000), (3264, 2448), (2592, 1944), (1920, 1080), (3000, 4000)]
+
+
+def test_pdq_reference_downsample_is_corner_aligned_nearest():
+    """pdqio.cpp: larger than 512 on a side -> 512x512, output x takes input floor(x*w/512)."""
+    import numpy as np
+
+    from triage.imaging import pdq_pixels
+
+    a = np.arange(1000 * 700 * 3, dtype=np.uint32).reshape(700, 1000, 3)
+    out = pdq_pixels(a)
+    assert out.shape == (512, 512, 3)
+    assert (out[1, 1] == a[(1 * 700) // 512, (1 * 1000) // 512]).all()
+    assert (out[511, 511] == a[(511 * 700) // 512, (511 * 1000) // 512]).all()
+    small = np.zeros((300, 512, 3), np.uint8)
+    assert pdq_pixels(small).shape == (300, 512, 3)  # not resampled when it fits
 
 
 def bits(a: str, b: str) -> int:
@@ -36,4 +51,4 @@ def test_draft_decode_stays_within_pdq_and_phash_tolerance(seed, size):
     assert bits(outcome.info.phash, str(imagehash.phash(full))) <= 4
     if full_quality >= 80:
         assert bits(outcome.info.pdq, full_pdq) <= 10
-    assert DRAFT_SIZE == 768  # changing it needs a new measurement (see triage/imaging.py)
+    assert DRAFT_SIZE == 1024  # changing it needs a new measurement (see triage/imaging.py)

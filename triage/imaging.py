@@ -4,14 +4,21 @@ One decode yields: PDQ (256-bit + quality), pHash and dHash (64-bit), size, the 
 mark first-generation material, and a small derivative (JPEG, <= DERIVATIVE_SIZE px) that the
 classifier and the review pages read instead of decoding the evidence again.
 
+PDQ follows Meta's reference implementation (ThreatExchange pdq/cpp/io/pdqio.cpp): a picture with
+a side over 512 px is first resampled to 512x512 (nearest neighbour, corner-aligned, aspect not
+kept) and the Jarosz/DCT stages run on that. The `pdqhash` package skips that step when given
+pixels directly; on 42 real photos its full-resolution hashes differed from the reference
+pipeline's by up to 28 bits (mean 9), beyond the 10-bit conformance bound, and cost 5-50x more
+time (the Jarosz filter scales with pixel count). So `pdq_pixels` reproduces the reference step.
+
 JPEGs are decoded at reduced size with Pillow's `draft` (DCT scaling: 1/2, 1/4 or 1/8 while
-decoding). DRAFT_SIZE = 768 was chosen by measurement on 44 real photos (2-20 MP, Debian
-wallpapers; `scripts/bench_ingest.py --photos DIR` repeats it): against a full decode, PDQ of
-quality >= 80 moved at most 8 bits (mean 1.8; the PDQ conformance bound is 10) and pHash at most
-2 bits. At 512 px PDQ moved up to 14 bits, which fails conformance; at 1024 px it moved 4 bits
-but hashing took 1.8x longer. Resizing after decode (instead of DCT scaling) moved PDQ by up to
-40 bits, because PDQ's own Jarosz filters depend on the input resolution: do not "optimise"
-this by resizing before hashing.
+decoding; both sides stay >= DRAFT_SIZE). DRAFT_SIZE = 1024 was chosen by measurement on 42
+real photos of quality >= 80 (Debian wallpapers, 1-20 MP; `scripts/bench_ingest.py --photos DIR`
+repeats it): against the same pipeline on a full decode, PDQ moved at most 6 bits (mean 0.5;
+the conformance bound is 10) and pHash at most 2 bits. At 768 px PDQ moved up to 10 bits (at
+the bound, no margin); at 512 px pHash held but PDQ did not. Resizing with a smoothing filter
+instead moved PDQ by up to 40 bits: the reference's nearest-neighbour step is what the hash
+expects, so do not "improve" it.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from PIL import Image
 from triage.filetypes import FileType
 from triage.records import ImageInfo
 
-DRAFT_SIZE = 768
+DRAFT_SIZE = 1024
+PDQ_REFERENCE_SIZE = 512  # pdqio.cpp DOWNSAMPLE_DIMS
 DERIVATIVE_SIZE = 512
 DEFAULT_MAX_PIXELS = 250_000_000  # a 250 Mpx limit admits phone panoramas (~100 Mpx), not bombs
 
@@ -96,9 +104,33 @@ def analyse(data: bytes, ftype: FileType, max_pixels: int = DEFAULT_MAX_PIXELS,
                          _derivative(rgb, exif.pop("_orientation", 1)) if want_derivative else None)
 
 
-def pdq_hex(rgb: Image.Image) -> tuple[str, int]:
-    bits, quality = pdqhash.compute(np.asarray(rgb))
+def pdq_pixels(rgb: Image.Image | np.ndarray) -> np.ndarray:
+    """The pixels Meta's reference hasher feeds to PDQ: 512x512 nearest-neighbour if larger.
+
+    Corner-aligned like CImg's `resize(512, 512)` (interpolation 1): output x reads input
+    floor(x * width / 512). Pillow's NEAREST is centre-aligned and picks other pixels.
+    """
+    a = np.asarray(rgb)
+    h, w = a.shape[:2]
+    n = PDQ_REFERENCE_SIZE
+    if h <= n and w <= n:
+        return np.ascontiguousarray(a)
+    rows = (np.arange(n) * h) // n
+    cols = (np.arange(n) * w) // n
+    return np.ascontiguousarray(a[rows][:, cols])
+
+
+def pdq_hex(rgb: Image.Image | np.ndarray) -> tuple[str, int]:
+    """PDQ hash (64 hex) and quality, computed as the reference implementation does."""
+    bits, quality = pdqhash.compute(pdq_pixels(rgb))
     return np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality)
+
+
+def pdq_dihedral_hex(rgb: Image.Image | np.ndarray) -> tuple[list[str], int]:
+    """The 8 rotations/flips' PDQ hashes (pdqhash order: original, rot90, rot180, rot270,
+    flip x, flip y, flip +1, flip -1) from the same reference pixels as `pdq_hex`."""
+    vectors, quality = pdqhash.compute_dihedral(pdq_pixels(rgb))
+    return [np.packbits(np.asarray(v, dtype=np.uint8)).tobytes().hex() for v in vectors], int(quality)
 
 
 def _hashes(rgb: Image.Image, width: int, height: int, exif: dict) -> ImageInfo:
