@@ -33,7 +33,9 @@ def nice_max(value: float, ticks: int = 4, integer: bool = False) -> float:
 
 
 def fmt(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.1f}" if abs(value) >= 1 else f"{value:.2f}"
 
 
 def _counts(values: Sequence[float]) -> bool:

@@ -16,11 +16,12 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from triage.web import auth, exposure, review
+from triage.web import backlog as backlog_web
 from triage.web import welfare
 from triage.web.context import Clock, Policy, close_store, utc_now
 from triage.workspace import Workspace
 
-BLUEPRINTS = [auth.bp, review.bp, exposure.bp, welfare.bp]
+BLUEPRINTS = [auth.bp, review.bp, exposure.bp, welfare.bp, backlog_web.bp]
 
 
 def is_loopback(host: str) -> bool:
