@@ -72,7 +72,7 @@ from triage.synthetic import camera_exif, encode, photo_like
 
 SET_VERSION = 1  # bump when the generated set's recipe changes (invalidates the cache)
 PNG_EVERY = 12  # one file in PNG_EVERY is a small PNG (icon, screenshot crop)
-DRAFT_SIZES = (512, DRAFT_SIZE, 1024)
+DRAFT_SIZES = tuple(sorted({512, 768, 1024, DRAFT_SIZE}))
 PDQ_MIN_QUALITY = 80
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic"}
 

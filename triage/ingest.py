@@ -126,9 +126,11 @@ class Ingest:
         run_id = self.store.start_run(self.device_id, self.source_id)
         self.store.set_device_status(self.device_id, "ingesting")
         self.run_id = run_id
-        total = count_folder(str(self.source)) if self.kind == "folder" else 1
+        show = self._show_progress()
+        # The pre-count (names only) gives the bar its ETA; without a bar it is wasted work.
+        total = count_folder(str(self.source)) if show and self.kind == "folder" else 1
         bar = tqdm(total=total, unit="file", desc=f"ingest {self.device_label}",
-                   disable=not self._show_progress(), smoothing=0.05, dynamic_ncols=True)
+                   disable=not show, smoothing=0.05, dynamic_ncols=True)
         self.bar = bar
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         state = "interrupted"
