@@ -334,3 +334,27 @@ def test_policy_rejects_bad_values_and_keeps_defaults(workspace):
 
     r = CliRunner().invoke(cli, ["-w", str(workspace.root), "welfare", "check"])
     assert r.exit_code == 1 and "cutoff must be HH:MM" in r.output
+
+
+def test_demo_fortnight_gives_the_lead_charts_and_alerts(workspace, store, policy):
+    from triage.welfare.demo import DEMO_LEAD, DEMO_REVIEWERS, seed_demo
+    from triage.welfare.report import build_report
+
+    now = datetime(2026, 11, 23, 11, tzinfo=timezone.utc)            # a Monday morning
+    lines = seed_demo(store, policy, "x", now)
+    assert "alerts raised" in lines[0]
+    assert store.welfare_person(DEMO_LEAD)["role"] == "lead"
+    open_alerts = store.welfare_alerts(state="open")
+    assert {"week-hours-alert", "pattern-near-cap", "care-assessment-overdue"} <= {
+        a["rule"] for a in open_alerts}
+    report = build_report(store, policy, now)
+    by_name = {r["name"]: r for r in report["reviewers"]}
+    assert set(DEMO_REVIEWERS) <= set(by_name)
+    for name in DEMO_REVIEWERS:
+        weeks = by_name[name]["last_4_weeks"]
+        assert sum(w["revealed_hours"] for w in weeks[-3:-1]) > 20
+        assert 0 < by_name[name]["today"]["revealed_hours"] < 2.5
+    # Seeding again adds nothing.
+    before = store.conn.execute("SELECT COUNT(*) FROM exposure").fetchone()[0]
+    assert "already seeded" in seed_demo(store, policy, "x", now)[0]
+    assert store.conn.execute("SELECT COUNT(*) FROM exposure").fetchone()[0] == before

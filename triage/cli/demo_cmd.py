@@ -46,6 +46,8 @@ def demo_command(directory: Path, fresh: bool) -> None:
         queue_lines = classify_and_show_top(ws, store, DEMO_DEVICE)
         from triage.cli.users_cmd import ensure_demo_reviewer
         click.echo(ensure_demo_reviewer(store, DEMO_CASE))
+        from triage.welfare.demo import seed_demo_workspace
+        click.echo("\n".join(seed_demo_workspace(ws, store)))
         from triage.backlog_demo import seed_register
         click.echo(f"backlog: {seed_register(store, ws.config, DEMO_CASE, DEMO_DEVICE)} devices"
                    f" registered; see `triage -w {ws.root} backlog report --html backlog.html`")

@@ -172,14 +172,14 @@ def reviewer_charts(r: dict[str, Any], policy: Policy) -> dict[str, str]:
                  ("escalate", policy.week_escalate_hours, "#c62828")]
     return {
         "today": capped_bars([r["today"]["day"]], [r["today"]["hours_by_category"]], day_caps,
-                             f"{r['name']}: revealed hours today", width=260),
+                             "Today, revealed hours", width=330),
         "week": capped_bars([date.fromisoformat(d["day"]).strftime("%a %d")
                              for d in r["week"]["days"]],
                             [d["hours_by_category"] for d in r["week"]["days"]], day_caps,
-                            f"{r['name']}: revealed hours per day, week {r['week']['week']}"),
+                            f"This week ({r['week']['week']}), revealed hours a day"),
         "weeks": capped_bars([w["week"] for w in r["last_4_weeks"]],
                              [w["hours_by_category"] for w in r["last_4_weeks"]], week_caps,
-                             f"{r['name']}: revealed hours per week, last 4 weeks"),
+                             "Last 4 weeks, revealed hours a week"),
     }
 
 
