@@ -39,6 +39,11 @@ def demo_command(directory: Path, fresh: bool) -> None:
         audit = store.audit_start("demo", {"directory": str(directory)}, __version__)
         report = ingest(store, evidence, DEMO_CASE, DEMO_DEVICE,
                         options_from_config(ws, None, None))
+        from triage.demo_lists import import_demo_lists
+        matched = import_demo_lists(store, evidence, directory / "lists",
+                                    ws.config("categories"), DEMO_DEVICE)
+        click.echo(f"hash lists: {matched.known_contents} known contents"
+                   f" ({matched.known_good_contents} known-good), {matched.near} near candidates")
         store.audit_finish(audit, "ok", report.as_dict())
         summary = store.device_summary(store.device(DEMO_DEVICE)["id"])
         from triage.cli.queue_cmd import classify_and_show_top
