@@ -168,3 +168,30 @@ def test_pages_load_nothing_from_elsewhere(app, lab):
     for asset in ("triage.css", "review.js"):
         body = c.get(f"/static/{asset}").get_data(as_text=True)
         assert "http://" not in body and "https://" not in body and "@import" not in body
+
+
+def test_serve_command_listens_on_loopback(lab, tmp_path):
+    import os
+    import re
+    import subprocess
+    import sys
+    import urllib.request
+
+    from triage.workspace import init_workspace
+
+    empty = init_workspace(tmp_path / "empty")
+    r = subprocess.run([sys.executable, "-m", "triage.cli", "-w", str(empty.root), "serve"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "no users yet" in r.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "triage.cli", "-w", str(lab.ws.root), "serve",
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert m, line
+        with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/login", timeout=10) as resp:
+            assert resp.status == 200 and b"Sign in" in resp.read()
+    finally:
+        proc.terminate()
+        proc.wait(10)
