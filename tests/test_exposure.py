@@ -112,6 +112,12 @@ def test_welfare_gate_refuses_reveal_and_unblurred_bytes(env, monkeypatch):
     r = env.post("/api/exposure/start", mode="revealed", device_id=lab.d1, content_id=cid)
     assert r.status_code == 403 and "Break due" in r.get_json()["error"]
     assert calls and calls[0][1] == env.clock.now
+    # A warning that does not refuse is passed on to the page.
+    monkeypatch.setattr(welfare, "gate", lambda store, uid, now: SimpleNamespace(
+        allowed=True, reason="break due soon", break_due=True))
+    r = env.post("/api/exposure/start", mode="revealed", device_id=lab.d1, content_id=cid)
+    assert r.status_code == 200 and r.get_json()["notice"] == "break due soon"
+    env.post("/api/exposure/stop", id=r.get_json()["id"])
     # Blurred thumbnails stay available during a break.
     assert env.client.get(f"/media/{cid}/blurred").status_code == 200
     env.post("/api/exposure/stop", id=eid)

@@ -97,12 +97,17 @@ def start() -> Any:
         return jsonify(error="not found"), 404
     if content_id is not None and s.viewable_content(user["id"], content_id) is None:
         return jsonify(error="not found"), 404
+    notice = None
     if mode == "revealed":
         if content_id is None:
             return jsonify(error="a revealed interval needs content_id"), 400
-        reason = refused_by_welfare(user["id"])
-        if reason:
-            return jsonify(error=reason, welfare=True), 403
+        gate = welfare_gate(user["id"])
+        if gate is not None and not getattr(gate, "allowed", True):
+            return jsonify(error=str(getattr(gate, "reason", "") or "A welfare break is due."),
+                           welfare=True), 403
+        if gate is not None and (getattr(gate, "break_due", False)
+                                 or getattr(gate, "reason", "ok") not in ("", "ok")):
+            notice = str(gate.reason)  # allowed, but the reviewer should see the warning
     opened = open_intervals()
     for previous in opened.of_user(user["id"], mode):
         # One picture revealed at a time: a new reveal ends the previous one now.
@@ -110,7 +115,7 @@ def start() -> Any:
         opened.pop(previous)
     exposure_id = s.start_exposure(user["id"], content_id, device_id, mode, now_text())
     opened.add(exposure_id, user["id"], mode, content_id)
-    return jsonify(id=exposure_id,
+    return jsonify(id=exposure_id, notice=notice,
                    heartbeat_seconds=float(policy().exposure("heartbeat_seconds", 2)))
 
 

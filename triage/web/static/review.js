@@ -65,6 +65,7 @@
     const r = await post("/api/exposure/start",
       { mode: "revealed", device_id: deviceId, content_id: cid });
     if (!r.ok) { say(r.data.error || "cannot reveal"); return; }
+    if (r.data.notice) say(`Welfare: ${r.data.notice}`);
     const state = { tile, id: r.data.id, timer: null, beat: null };
     revealed = state;
     const img = tile.querySelector("img.media");
