@@ -12,6 +12,7 @@ exposure arithmetic is tested without sleeping.
 from __future__ import annotations
 
 import json
+import socket
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -414,8 +415,6 @@ class ReviewStore(CoreStore):
     def audit_event(self, command: str, arguments: dict[str, Any], tool_version: str,
                     now: str, outcome: str = "ok") -> int:
         """One finished audit row for an instantaneous act (a picture served, a login)."""
-        import socket
-
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO audit(started_at, finished_at, os_user, host, tool_version, command,"
