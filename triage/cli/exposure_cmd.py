@@ -13,12 +13,12 @@ from triage.workspace import Workspace
 
 
 def exposure_weights(ws: Workspace) -> tuple[dict[str, float], float]:
-    """Severity weights and the blurred-time weight (config/review.toml until the welfare
-    stage's config/welfare.toml takes them over)."""
-    cfg = ws.config("review")
+    """Severity weights and the blurred-time weight, from config/welfare.toml: the welfare rules
+    read the same sections, so `triage exposure` units and alert thresholds always agree."""
+    cfg = ws.config("welfare")
     weights = {str(k): float(v) for k, v in cfg.get("severity_weights", {}).items()}
     weights.setdefault("uncategorised", 2.0)
-    return weights, float(cfg.get("exposure", {}).get("blurred_weight", 0.1))
+    return weights, float(cfg.get("units", {}).get("blurred_weight", 0.1))
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> str | None:
@@ -50,8 +50,8 @@ def exposure_command(ctx: click.Context, reviewer: str, since: str | None, per: 
                      as_json: bool) -> None:
     """Revealed seconds, pictures revealed, blurred seconds and severity-weighted units.
 
-    Units: each revealed minute counts its category's weight (config/review.toml
-    [severity_weights]); blurred minutes count `blurred_weight`.
+    Units: each revealed minute counts its category's weight ([severity_weights] of
+    config/welfare.toml); blurred minutes count its [units] `blurred_weight`.
     """
     with command_context(ctx, "exposure") as run:
         user = run.store.require_user(reviewer)
