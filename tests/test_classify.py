@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import jpeg, write
-from tests.test_models_kit import install
+from tests.onnx_kit import install
 from triage.classify import ClassifyOptions, classify_device, select_cards
 from triage.models import card_dirs, discover, runner_for
 from triage.synthetic import photo_like

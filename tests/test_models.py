@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.test_models_kit import install
+from tests.onnx_kit import install
 from triage.models import ModelCardError, ModelRunner, load_card
 
 

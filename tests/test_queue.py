@@ -17,7 +17,7 @@ from click.testing import Result
 from PIL import Image
 
 from tests.conftest import jpeg, write
-from tests.test_models_kit import install
+from tests.onnx_kit import install
 from triage.synthetic import encode, photo_like
 from triage.workspace import Workspace
 

@@ -2,9 +2,8 @@
 the status endpoint the review pages poll to show the break prompt and the day lock.
 
 The page only *shows* the break and the lock: the server enforces them, because the review
-blueprint asks `triage.welfare.gate` before every reveal and every unblurred picture. The prompt
-script is added to the review pages by `add_prompt_script` (an after-request hook limited to
-the review blueprint's HTML), so the review templates need no welfare knowledge.
+blueprint asks `triage.welfare.gate` before every reveal and every unblurred picture. base.html
+loads the prompt script and style on the review blueprint's pages.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from triage.welfare.report import build_report, reviewer_section
 bp = Blueprint("welfare", __name__, url_prefix="/welfare")
 
 LEADS = ("lead", "admin")
-PROMPT_TAG = b'<script defer src="/welfare/prompt.js"></script>'
 
 
 def _asset(name: str) -> str:
@@ -116,18 +114,6 @@ def prompt_js() -> Response:
 @bp.route("/welfare.css")
 def welfare_css() -> Response:
     return Response(_asset("welfare.css"), mimetype="text/css")
-
-
-@bp.after_app_request
-def add_prompt_script(resp: Response) -> Response:
-    """Review pages get the prompt script; nothing else is touched."""
-    if (request.blueprint == "review" and resp.status_code == 200
-            and resp.mimetype == "text/html" and not resp.direct_passthrough):
-        body = resp.get_data()
-        if b"</head>" in body and PROMPT_TAG not in body:
-            link = b'<link rel="stylesheet" href="/welfare/welfare.css">'
-            resp.set_data(body.replace(b"</head>", PROMPT_TAG + link + b"</head>", 1))
-    return resp
 
 
 __all__ = ["bp", "escape"]
