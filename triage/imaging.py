@@ -152,8 +152,11 @@ def _hashes(rgb: Image.Image, width: int, height: int, exif: dict) -> ImageInfo:
 
 def _derivative(rgb: Image.Image, orientation: int) -> bytes:
     """A small upright copy for the classifier and the review pages (never the evidence)."""
-    small = rgb.copy()
-    small.thumbnail((DERIVATIVE_SIZE, DERIVATIVE_SIZE), Image.Resampling.BILINEAR)
+    scale = DERIVATIVE_SIZE / max(rgb.size)
+    small = rgb
+    if scale < 1:  # resize straight from the decode: thumbnail() would copy it whole first
+        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+        small = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     if orientation in _ORIENTATION:
         small = small.transpose(_ORIENTATION[orientation])
     buf = io.BytesIO()
