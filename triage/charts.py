@@ -67,18 +67,31 @@ def _y_axis(parts: list[str], left: float, top: float, plot_w: float, plot_h: fl
                      f'fill="#444">{fmt(v)}</text>')
 
 
+Cap = tuple[str, float, str]  # (name, value, colour): a limit drawn across the bars
+
+
 def stacked_bars(categories: Sequence[str], series: Sequence[Series], title: str,
-                 width: int = 480, height: int = 260) -> str:
-    """One bar per category, segments stacked by series, total written above each bar."""
-    left, top, right, bottom = 44.0, 52.0, 10.0, 28.0
+                 width: int = 480, height: int = 260, caps: Sequence[Cap] = (),
+                 unit: str = "") -> str:
+    """One bar per category, segments stacked by series, total written above each bar.
+
+    `caps` are drawn as dashed, labelled horizontal lines (the welfare charts' daily and weekly
+    limits); the axis then always reaches above the highest cap, so a reader sees how far below
+    (or over) the limit each bar is even when the bars are short.
+    """
+    left, top, right, bottom = 44.0, 52.0, (78.0 if caps else 10.0), 28.0
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(s[2][i] for s in series) for i in range(len(categories))]
-    top_value = nice_max(max(totals, default=0), integer=_counts(totals))
+    if caps:
+        top_value = nice_max(max([*totals, *(c[1] for c in caps)], default=0) * 1.05)
+    else:
+        top_value = nice_max(max(totals, default=0), integer=_counts(totals))
+    suffix = f" {unit}" if unit else ""
     parts = _open(width, height, title)
     _legend(parts, series, left, 30)
     _y_axis(parts, left, top, plot_w, plot_h, top_value)
     slot = plot_w / max(1, len(categories))
-    bar_w = slot * 0.6
+    bar_w = min(46.0, slot * 0.62) if caps else slot * 0.6
     for i, cat in enumerate(categories):
         x = left + slot * i + (slot - bar_w) / 2
         y = top + plot_h
@@ -89,8 +102,8 @@ def stacked_bars(categories: Sequence[str], series: Sequence[Series], title: str
             h = plot_h * v / top_value
             y -= h
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                         f'fill="{colour}"><title>{escape(cat)} {escape(name)}: {fmt(v)}</title>'
-                         f'</rect>')
+                         f'fill="{colour}"><title>{escape(cat)} {escape(name)}: {fmt(v)}'
+                         f'{escape(suffix)}</title></rect>')
             if h >= 13:
                 parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y + h / 2 + 4:.1f}" '
                              f'text-anchor="middle" fill="#fff">{fmt(v)}</text>')
@@ -98,6 +111,14 @@ def stacked_bars(categories: Sequence[str], series: Sequence[Series], title: str
                      f'font-weight="bold">{fmt(totals[i])}</text>')
         parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 16:.1f}" '
                      f'text-anchor="middle">{escape(cat)}</text>')
+    for name, value, colour in caps:
+        y = top + plot_h - plot_h * value / top_value
+        label = f"{escape(name)} {fmt(value)}{escape(suffix)}"
+        parts.append(f'<line class="cap" x1="{left:.1f}" y1="{y:.1f}" x2="{left + plot_w:.1f}" '
+                     f'y2="{y:.1f}" stroke="{colour}" stroke-width="1.5" stroke-dasharray="6 3">'
+                     f'<title>{label}</title></line>'
+                     f'<text x="{left + plot_w + 4:.1f}" y="{y + 4:.1f}" fill="{colour}">'
+                     f'{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

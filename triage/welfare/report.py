@@ -3,8 +3,7 @@ drawn, open alerts and care dates. One builder serves `triage welfare report` (J
 and the lead dashboard, so the page and the offline report never disagree.
 
 Charts: bars stacked by category (colour plus a legend and value labels) with the policy caps as
-labelled dashed lines. triage/charts.py has no cap lines, so the capped chart is drawn here with
-its axis helpers (`nice_max`, `fmt`, `FONT`).
+labelled dashed lines, drawn by the shared triage/charts.py.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
-from triage.charts import FONT, fmt, nice_max
+from triage.charts import stacked_bars
 from triage.welfare.policy import Policy
 from triage.welfare.rules import (
     CARE_RULES, DayFigures, add_months, assess, contract_for, day_figures, day_start_utc,
@@ -112,57 +111,10 @@ def build_report(store: Any, policy: Policy, now: datetime,
 def capped_bars(labels: Sequence[str], stacks: Sequence[dict[str, float]],
                 caps: Sequence[tuple[str, float, str]], title: str, unit: str = "h",
                 width: int = 420, height: int = 230) -> str:
-    """Bars stacked by category group, with each cap as a dashed, labelled horizontal line.
-
-    The axis always reaches above the highest cap, so a lead sees at a glance how far below (or
-    over) the limit each bar is, even on a quiet day.
-    """
-    left, top, right, bottom = 40.0, 44.0, 78.0, 26.0
-    plot_w, plot_h = width - left - right, height - top - bottom
-    totals = [sum(s.values()) for s in stacks]
-    top_value = nice_max(max([*totals, *(c[1] for c in caps)], default=0) * 1.05)
-    p = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" '
-         f'height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="11">',
-         f"<title>{escape(title)}</title>",
-         f'<text x="4" y="14" font-size="13" font-weight="bold">{escape(title)}</text>']
-    x = left
-    for name, colour in GROUPS:
-        p.append(f'<rect x="{x:.1f}" y="21" width="10" height="10" fill="{colour}"/>'
-                 f'<text x="{x + 13:.1f}" y="30">{escape(name)}</text>')
-        x += 20 + 6.5 * len(name)
-    for i in range(5):
-        v = top_value * i / 4
-        y = top + plot_h - plot_h * i / 4
-        p.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w:.1f}" y2="{y:.1f}" '
-                 f'stroke="#e3e3e3"/><text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" '
-                 f'fill="#444">{fmt(v)}</text>')
-    slot = plot_w / max(1, len(labels))
-    bar_w = min(46.0, slot * 0.62)
-    for i, label in enumerate(labels):
-        bx = left + slot * i + (slot - bar_w) / 2
-        y = top + plot_h
-        for name, colour in GROUPS:
-            v = stacks[i].get(name, 0.0)
-            if v <= 0:
-                continue
-            h = plot_h * v / top_value
-            y -= h
-            p.append(f'<rect x="{bx:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                     f'fill="{colour}"><title>{escape(label)} {escape(name)}: {v:.2f} {unit}'
-                     f'</title></rect>')
-        p.append(f'<text x="{bx + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" '
-                 f'font-weight="bold">{totals[i]:.1f}</text>'
-                 f'<text x="{bx + bar_w / 2:.1f}" y="{top + plot_h + 15:.1f}" '
-                 f'text-anchor="middle">{escape(label)}</text>')
-    for name, value, colour in caps:
-        y = top + plot_h - plot_h * value / top_value
-        p.append(f'<line class="cap" x1="{left}" y1="{y:.1f}" x2="{left + plot_w:.1f}" '
-                 f'y2="{y:.1f}" stroke="{colour}" stroke-width="1.5" stroke-dasharray="6 3">'
-                 f'<title>{escape(name)} {fmt(value)} {unit}</title></line>'
-                 f'<text x="{left + plot_w + 4:.1f}" y="{y + 4:.1f}" fill="{colour}">'
-                 f'{escape(name)} {fmt(value)} {unit}</text>')
-    p.append("</svg>")
-    return "".join(p)
+    """Hours stacked by category group, with the policy's caps drawn across (triage.charts)."""
+    series = [(name, colour, [round(st.get(name, 0.0), 2) for st in stacks])
+              for name, colour in GROUPS]
+    return stacked_bars(labels, series, title, width=width, height=height, caps=caps, unit=unit)
 
 
 def reviewer_charts(r: dict[str, Any], policy: Policy) -> dict[str, str]:
