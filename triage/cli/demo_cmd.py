@@ -7,8 +7,15 @@ from pathlib import Path
 
 import click
 
+from triage import __version__
+from triage.backlog_demo import seed_register
+from triage.cli.ingest_cmd import options_from_config
+from triage.cli.queue_cmd import classify_and_show_top
+from triage.cli.users_cmd import ensure_demo_reviewer
 from triage.demo import build_phone_dump
+from triage.demo_lists import import_demo_lists
 from triage.ingest import ingest
+from triage.welfare.demo import seed_demo_workspace
 from triage.workspace import init_workspace
 
 DEMO_CASE = "DEMO-2026-001"
@@ -20,9 +27,12 @@ DEMO_DEVICE = "DEMO-PHONE-01"
               default=Path("demo"), show_default=True, help="Where to build it.")
 @click.option("--fresh", is_flag=True, help="Delete an earlier demo in DIR first.")
 def demo_command(directory: Path, fresh: bool) -> None:
-    """Generate a benign synthetic phone dump, then ingest it into a demo workspace."""
-    from triage.cli.ingest_cmd import options_from_config
+    """Generate a benign synthetic phone dump and run the whole pipeline on it.
 
+    Ingest, demo hash lists (hashes of some of the generated pictures) and matching, the
+    classifier and the review queue, a demo reviewer, a simulated fortnight of review for the
+    welfare dashboard, and a register of 40 devices for the backlog.
+    """
     directory = directory.absolute()
     evidence = directory / "evidence" / "phone-01"
     if fresh and directory.exists():
@@ -33,45 +43,40 @@ def demo_command(directory: Path, fresh: bool) -> None:
         click.echo(f"  {layout.files} files written")
     ws = init_workspace(directory / "workspace")
     store = ws.open_store()
+    exe = _triage_executable()
     try:
-        from triage import __version__
-
         audit = store.audit_start("demo", {"directory": str(directory)}, __version__)
         report = ingest(store, evidence, DEMO_CASE, DEMO_DEVICE,
                         options_from_config(ws, None, None))
-        from triage.demo_lists import import_demo_lists
+        summary = store.device_summary(store.device(DEMO_DEVICE)["id"])
+        click.echo(f"ingest {report.state}: {report.counts.files} files in {report.seconds:.1f}s")
+        click.echo(f"  unique contents {summary['unique_contents']}, duplicate files"
+                   f" {summary['duplicate_files']}, images {summary['image_files']}"
+                   f" ({summary['unique_images']} unique), extension mismatches"
+                   f" {summary['ext_mismatches']}")
+        click.echo("  by status: " + ", ".join(f"{k} {v}"
+                                              for k, v in summary["by_status"].items()))
         matched = import_demo_lists(store, evidence, directory / "lists",
                                     ws.config("categories"), DEMO_DEVICE)
         click.echo(f"hash lists: {matched.known_contents} known contents"
                    f" ({matched.known_good_contents} known-good), {matched.near} near candidates")
-        store.audit_finish(audit, "ok", report.as_dict())
-        summary = store.device_summary(store.device(DEMO_DEVICE)["id"])
-        from triage.cli.queue_cmd import classify_and_show_top
-
         queue_lines = classify_and_show_top(ws, store, DEMO_DEVICE)
-        from triage.cli.users_cmd import ensure_demo_reviewer
         click.echo(ensure_demo_reviewer(store, DEMO_CASE))
-        from triage.welfare.demo import seed_demo_workspace
         click.echo("\n".join(seed_demo_workspace(ws, store)))
-        from triage.backlog_demo import seed_register
-        click.echo(f"backlog: {seed_register(store, ws.config, DEMO_CASE, DEMO_DEVICE)} devices"
-                   f" registered; see `triage -w {ws.root} backlog report --html backlog.html`")
+        registered = seed_register(store, ws.config, DEMO_CASE, DEMO_DEVICE)
+        click.echo(f"backlog: {registered} devices registered; see"
+                   f" `triage -w {ws.root} backlog report --html backlog.html`")
+        store.audit_finish(audit, "ok", report.as_dict())
     finally:
         store.close()
-    click.echo(f"ingest {report.state}: {report.counts.files} files in {report.seconds:.1f}s")
-    click.echo(f"  unique contents {summary['unique_contents']}, duplicate files"
-               f" {summary['duplicate_files']}, images {summary['image_files']}"
-               f" ({summary['unique_images']} unique), extension mismatches"
-               f" {summary['ext_mismatches']}")
-    click.echo("  by status: " + ", ".join(f"{k} {v}" for k, v in summary["by_status"].items()))
     click.echo("")
     click.echo(f"workspace: {ws.root}")
-    exe = _triage_executable()
     click.echo("look at the results with:")
     click.echo(f"  {exe} -w {ws.root} summary --device {DEMO_DEVICE}")
     click.echo(f"  {exe} -w {ws.root} files --device {DEMO_DEVICE}")
     click.echo(f"  {exe} -w {ws.root} queue --device {DEMO_DEVICE}")
-    for line in queue_lines:
+    click.echo(f"  {exe} -w {ws.root} serve")
+    for line in queue_lines:  # last, so the top of the review queue is what the user sees
         click.echo(line)
 
 
