@@ -7,7 +7,7 @@ per import), then runs PDQ queries (random, plus planted near matches at 0-40 bi
 PDQ list: brute force numpy and FAISS IndexBinaryFlat (on a sample, extrapolated: a full run
 takes hours) and triage's MIH index (all queries), printing times, ratios and recall at <= 31.
 
-    .venv/bin/python scripts/bench_match.py [--scale 0.1] [--dir /tmp/bench-match]
+    .venv/bin/python scripts/bench_match.py [--scale 0.1] [--dir /tmp/bench-match] [--reuse]
 """
 
 from __future__ import annotations
@@ -112,6 +112,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("/tmp/bench-match"))
     ap.add_argument("--brute-sample", type=int, default=200)
     ap.add_argument("--faiss-sample", type=int, default=1000)
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep lists already generated in --dir (same seed, same content)")
     args = ap.parse_args()
     from triage.pdq_index import PdqIndex, threads
     from triage.workspace import init_workspace
@@ -120,18 +122,29 @@ def main() -> None:
     n_md5, n_pdq, n_vics, n_nsrl, n_q = (int(10_000_000 * s), int(10_000_000 * s),
                                          int(1_000_000 * s), int(5_000_000 * s),
                                          int(100_000 * s))
-    if args.dir.exists():
+    lists = [args.dir / n for n in ("list.md5", "list.pdq", "vics.json", "RDS.db")]
+    stamp = args.dir / "generated.json"
+    wanted = {"scale": s, "seed": 2026}
+    reuse = (args.reuse and stamp.exists() and json.loads(stamp.read_text()) == wanted
+             and all(p.exists() for p in lists))
+    if not reuse and args.dir.exists():
         shutil.rmtree(args.dir)
-    args.dir.mkdir(parents=True)
+    args.dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(args.dir / "ws", ignore_errors=True)
     rng = np.random.default_rng(2026)
     print(f"bench_match scale {s}: {threads()} numba threads")
     t = time.perf_counter()
-    codes = rng.integers(0, 2**63, (n_pdq, 4), dtype=np.uint64)
-    gen_md5sum(args.dir / "list.md5", n_md5, rng)
-    gen_pdq(args.dir / "list.pdq", codes)
-    gen_vics(args.dir / "vics.json", n_vics, rng)
-    gen_nsrl(args.dir / "RDS.db", n_nsrl, rng)
-    print(f"generated lists in {time.perf_counter() - t:.0f} s")
+    codes = rng.integers(0, 2**63, (n_pdq, 4), dtype=np.uint64)  # first draw: same on reuse
+    if reuse:
+        print(f"reusing the lists generated earlier in {args.dir}")
+    else:
+        gen_md5sum(lists[0], n_md5, rng)
+        gen_pdq(lists[1], codes)
+        gen_vics(lists[2], n_vics, rng)
+        gen_nsrl(lists[3], n_nsrl, rng)
+        stamp.write_text(json.dumps(wanted))
+        print(f"generated lists in {time.perf_counter() - t:.0f} s")
+    rng = np.random.default_rng(2027)  # queries: independent of whether lists were generated
 
     ws = init_workspace(args.dir / "ws")
     print("import (each in a fresh process; targets <= 60 s and <= 2 GB for 10 M lines):")
