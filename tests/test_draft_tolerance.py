@@ -35,6 +35,17 @@ def test_pdq_reference_downsample_is_corner_aligned_nearest():
     assert pdq_pixels(small).shape == (300, 512, 3)  # not resampled when it fits
 
 
+@pytest.mark.parametrize("size", [(1000, 700), (4000, 3000), (513, 2049), (777, 512)])
+def test_pdq_pixels_of_a_pillow_image_equal_the_reference_indexing(size):
+    """The fast path (Pillow affine NEAREST) picks exactly the pixels of the numpy reference."""
+    import numpy as np
+
+    from triage.imaging import pdq_pixels
+
+    rgb = photo_like(7, size)
+    assert np.array_equal(pdq_pixels(rgb), pdq_pixels(np.asarray(rgb)))
+
+
 def bits(a: str, b: str) -> int:
     return bin(int(a, 16) ^ int(b, 16)).count("1")
 

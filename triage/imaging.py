@@ -37,6 +37,7 @@ from triage.records import ImageInfo
 DRAFT_SIZE = 1024
 PDQ_REFERENCE_SIZE = 512  # pdqio.cpp DOWNSAMPLE_DIMS
 DERIVATIVE_SIZE = 512
+REDUCING_GAP = 12.0  # see perceptual_hashes
 DEFAULT_MAX_PIXELS = 250_000_000  # a 250 Mpx limit admits phone panoramas (~100 Mpx), not bombs
 
 _PIL_FORMATS = {
@@ -81,7 +82,7 @@ def analyse(data: bytes, ftype: FileType, max_pixels: int = DEFAULT_MAX_PIXELS,
         im = Image.open(io.BytesIO(data), formats=formats)
     except Exception as exc:  # noqa: BLE001 - any parser failure means the header is damaged
         return DecodeOutcome("corrupt", f"cannot read {ftype.name} header: {_short(exc)}")
-    try:
+    with im:
         w, h = im.size
         if w <= 0 or h <= 0:
             return DecodeOutcome("corrupt", f"{ftype.name} header declares {w}x{h} pixels")
@@ -91,17 +92,19 @@ def analyse(data: bytes, ftype: FileType, max_pixels: int = DEFAULT_MAX_PIXELS,
                 f"header declares {w}x{h} = {w * h / 1e6:.0f} Mpx, over the {max_pixels / 1e6:.0f}"
                 " Mpx limit (possible decompression bomb); not decoded",
             )
-        exif = _exif_fields(im)
-        if ftype.name == "jpeg":
-            im.draft("RGB", (DRAFT_SIZE, DRAFT_SIZE))
-        im.load()
-        rgb = im.convert("RGB")
-    except Exception as exc:  # noqa: BLE001 - truncated, damaged or hostile data
-        return DecodeOutcome("corrupt", f"{ftype.name} does not decode: {_short(exc)}")
-    finally:
-        im.close()
-    return DecodeOutcome("ok", None, _hashes(rgb, w, h, exif),
-                         _derivative(rgb, exif.pop("_orientation", 1)) if want_derivative else None)
+        try:
+            exif = _exif_fields(im)
+            if ftype.name == "jpeg":
+                im.draft("RGB", (DRAFT_SIZE, DRAFT_SIZE))
+            im.load()
+            # An RGB decode is used as it is: convert() would copy every pixel once more.
+            rgb = im if im.mode == "RGB" else im.convert("RGB")
+        except Exception as exc:  # noqa: BLE001 - truncated, damaged or hostile data
+            return DecodeOutcome("corrupt", f"{ftype.name} does not decode: {_short(exc)}")
+        drafted = im.size != (w, h)
+        return DecodeOutcome("ok", None, _hashes(rgb, w, h, exif, drafted),
+                             _derivative(rgb, exif.pop("_orientation", 1))
+                             if want_derivative else None)
 
 
 def pdq_pixels(rgb: Image.Image | np.ndarray) -> np.ndarray:
@@ -110,14 +113,24 @@ def pdq_pixels(rgb: Image.Image | np.ndarray) -> np.ndarray:
     Corner-aligned like CImg's `resize(512, 512)` (interpolation 1): output x reads input
     floor(x * width / 512). Pillow's NEAREST is centre-aligned and picks other pixels.
     """
-    a = np.asarray(rgb)
-    h, w = a.shape[:2]
     n = PDQ_REFERENCE_SIZE
+    if isinstance(rgb, Image.Image):
+        w, h = rgb.size
+        if w > n or h > n:
+            # Pillow samples output pixel x at input (x + 0.5) * a + c; with a = w/512 and
+            # c = -a/2 that is exactly x * w / 512 (dyadic, so no rounding), floored by NEAREST.
+            # 1 ms instead of 15 for numpy fancy indexing of a full copy.
+            a, b = w / n, h / n
+            rgb = rgb.transform((n, n), Image.Transform.AFFINE, (a, 0, -a / 2, 0, b, -b / 2),
+                                Image.Resampling.NEAREST)
+        return np.asarray(rgb)
+    arr = np.asarray(rgb)
+    h, w = arr.shape[:2]
     if h <= n and w <= n:
-        return np.ascontiguousarray(a)
+        return np.ascontiguousarray(arr)
     rows = (np.arange(n) * h) // n
     cols = (np.arange(n) * w) // n
-    return np.ascontiguousarray(a[rows][:, cols])
+    return np.ascontiguousarray(arr[rows][:, cols])
 
 
 def pdq_hex(rgb: Image.Image | np.ndarray) -> tuple[str, int]:
@@ -133,16 +146,35 @@ def pdq_dihedral_hex(rgb: Image.Image | np.ndarray) -> tuple[list[str], int]:
     return [np.packbits(np.asarray(v, dtype=np.uint8)).tobytes().hex() for v in vectors], int(quality)
 
 
-def _hashes(rgb: Image.Image, width: int, height: int, exif: dict) -> ImageInfo:
-    pdq, quality = pdq_hex(rgb)
+def perceptual_hashes(rgb: Image.Image, drafted: bool) -> tuple[str, str]:
+    """pHash and dHash (imagehash's own algorithms) of a decoded picture.
+
+    imagehash resizes the whole picture with LANCZOS, whose cost grows with the input's size
+    (17 + 12 ms on a 2000x1500 draft). For a JPEG already decoded at reduced size (`drafted`),
+    Pillow's `reducing_gap` first box-reduces with exact geometry to >= 12x the hash size, then
+    applies LANCZOS: on 44 real photos pHash and dHash stayed within 2 bits of imagehash on the
+    full decode (the same as the draft alone), for 8 ms instead of 29. Other formats keep the
+    exact imagehash path: on near-flat 4096 px WebP wallpapers the box step moved pHash up to
+    8 bits, and there no draft has already changed the pixels.
+    """
     gray = rgb.convert("L")  # imagehash converts to L itself; do it once for both hashes
+    if drafted:
+        lanczos = Image.Resampling.LANCZOS
+        return (str(imagehash.phash(gray.resize((32, 32), lanczos, reducing_gap=REDUCING_GAP))),
+                str(imagehash.dhash(gray.resize((9, 8), lanczos, reducing_gap=REDUCING_GAP))))
+    return str(imagehash.phash(gray)), str(imagehash.dhash(gray))
+
+
+def _hashes(rgb: Image.Image, width: int, height: int, exif: dict, drafted: bool) -> ImageInfo:
+    pdq, quality = pdq_hex(rgb)
+    phash, dhash = perceptual_hashes(rgb, drafted)
     return ImageInfo(
         width=width,
         height=height,
         pdq=pdq,
         pdq_quality=quality,
-        phash=str(imagehash.phash(gray)),
-        dhash=str(imagehash.dhash(gray)),
+        phash=phash,
+        dhash=dhash,
         exif_make=exif.get("make"),
         exif_model=exif.get("model"),
         exif_datetime_original=exif.get("datetime_original"),
@@ -156,7 +188,9 @@ def _derivative(rgb: Image.Image, orientation: int) -> bytes:
     small = rgb
     if scale < 1:  # resize straight from the decode: thumbnail() would copy it whole first
         size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-        small = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        # reducing_gap=1: box-average by the largest whole factor first (an area resample, no
+        # aliasing), then a short bilinear step: half the time of gap 2 on a 2000 px draft.
+        small = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=1.0)
     if orientation in _ORIENTATION:
         small = small.transpose(_ORIENTATION[orientation])
     buf = io.BytesIO()
