@@ -273,6 +273,7 @@ class ModelRunner:
         self.input_name, self.output_name = self._check_shapes()
         self._mean = np.array(card.mean, np.float32)
         self._std = np.array(card.std, np.float32)
+        self._divide = bool((self._std != 1).any())
 
     def _check_shapes(self) -> tuple[str, str]:
         card = self.card
@@ -316,31 +317,43 @@ class ModelRunner:
         if img.mode != "RGB":
             img = img.convert("RGB")
         resample = _RESAMPLE[card.resample]
+        w, h = img.size
         if card.resize == "stretch":
-            img = img.resize(card.resize_to, resample=resample)
+            nw, nh = card.resize_to
         else:
-            short = card.resize_to[0]
-            w, h = img.size
-            ratio = short / min(w, h)
-            img = img.resize((max(1, round(w * ratio)), max(1, round(h * ratio))),
-                             resample=resample)
-        if card.crop == "center":
-            w, h = img.size
-            left, top = (w - card.width) // 2, (h - card.height) // 2
-            img = img.crop((left, top, left + card.width, top + card.height))
-        elif img.size != (card.width, card.height):
-            img = img.resize((card.width, card.height), resample=resample)
+            ratio = card.resize_to[0] / min(w, h)
+            nw, nh = max(1, round(w * ratio)), max(1, round(h * ratio))
+        if card.crop == "center" and nw >= card.width and nh >= card.height:
+            # Resize only the region the crop keeps: Pillow's filter depends on the scale
+            # alone, so the pixels equal resize-then-crop exactly, for less work.
+            left, top = (nw - card.width) // 2, (nh - card.height) // 2
+            sx, sy = w / nw, h / nh
+            img = img.resize((card.width, card.height), resample=resample,
+                             box=(left * sx, top * sy, (left + card.width) * sx,
+                                  (top + card.height) * sy))
+        else:
+            img = img.resize((nw, nh), resample=resample)
+            if card.crop == "center":
+                left, top = (nw - card.width) // 2, (nh - card.height) // 2
+                img = img.crop((left, top, left + card.width, top + card.height))
+            elif img.size != (card.width, card.height):
+                img = img.resize((card.width, card.height), resample=resample)
         if card.jpeg_roundtrip:
             buf = io.BytesIO()
             img.save(buf, format="JPEG", quality=card.jpeg_roundtrip)
             buf.seek(0)
             img = Image.open(buf)
             img.load()
-        arr = np.asarray(img, dtype=np.float32)
+        pixels = np.asarray(img)
         if card.colour == "BGR":
-            arr = arr[:, :, ::-1]
-        arr = (arr * card.scale - self._mean) / self._std
-        return np.ascontiguousarray(arr, dtype=np.float32)
+            pixels = pixels[:, :, ::-1]
+        arr = pixels.astype(np.float32, order="C")  # one copy; the steps below work in place
+        if card.scale != 1.0:
+            arr *= np.float32(card.scale)
+        arr -= self._mean
+        if self._divide:
+            arr /= self._std
+        return arr
 
     def preprocess_file(self, path: Path) -> np.ndarray:
         with Image.open(path) as im:
