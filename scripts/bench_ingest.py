@@ -226,16 +226,10 @@ def ingest_child(set_dir: str, workers: int) -> None:
         stop.set()
         sampler.join()
         store.close()
-    # Workers are children of the forkserver, which reaps them; stop it (and wait for it) so
-    # their rusage reaches RUSAGE_CHILDREN of this process.
-    try:
-        from multiprocessing import forkserver
-
-        forkserver._forkserver._stop()  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - private API; the /proc sample still stands
-        pass
+    _stop_forkserver()
     print(json.dumps({
         "seconds": seconds,
+        "cpu": _cpu_seconds(),
         "state": report.state,
         "by_status": report.counts.by_status,
         "files": report.counts.files,
@@ -245,19 +239,40 @@ def ingest_child(set_dir: str, workers: int) -> None:
     }))
 
 
-def run_ingest(set_dir: Path, workers: int) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--_ingest-child",
+def _stop_forkserver() -> None:
+    """Workers are children of the forkserver, which reaps them; stop it (and wait for it) so
+    their rusage (CPU time, peak RSS) reaches RUSAGE_CHILDREN of this process."""
+    try:
+        from multiprocessing import forkserver
+
+        forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - private API; the /proc sample still stands
+        pass
+
+
+def _cpu_seconds(who: int | None = None) -> float:
+    """User + system CPU seconds of this process and its reaped children (or of `who`)."""
+    whos = [who] if who is not None else [resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN]
+    return sum(resource.getrusage(w).ru_utime + resource.getrusage(w).ru_stime for w in whos)
+
+
+def _run_child(flag: str, set_dir: Path, workers: int) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), flag,
                           str(set_dir), "--workers", str(workers)],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_ingest(set_dir: Path, workers: int) -> dict[str, Any]:
+    return _run_child("--_ingest-child", set_dir, workers)
 
 
 # --------------------------------------------------------------------------------------------
 # (b) naive, (c) hashdeep, (d) floor
 # --------------------------------------------------------------------------------------------
 
-def run_naive(files: list[Path]) -> float:
-    started = time.perf_counter()
+def run_naive(files: list[Path]) -> tuple[float, float]:
+    started, cpu = time.perf_counter(), _cpu_seconds(resource.RUSAGE_SELF)
     for p in files:
         data = p.read_bytes()
         hashlib.md5(data).hexdigest()
@@ -270,7 +285,7 @@ def run_naive(files: list[Path]) -> float:
             imagehash.dhash(rgb)
         except Exception:  # noqa: BLE001 - a non-picture or a broken one: hashed only
             pass
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu_seconds(resource.RUSAGE_SELF) - cpu
 
 
 def ensure_hashdeep() -> str | None:
@@ -288,11 +303,11 @@ def ensure_hashdeep() -> str | None:
     return shutil.which("hashdeep")
 
 
-def run_hashdeep(hashdeep: str, folder: Path) -> float:
-    started = time.perf_counter()
+def run_hashdeep(hashdeep: str, folder: Path) -> tuple[float, float]:
+    started, cpu = time.perf_counter(), _cpu_seconds(resource.RUSAGE_CHILDREN)
     subprocess.run([hashdeep, "-r", "-c", "md5,sha256", str(folder)], check=True,
                    stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
 
 
 def _floor_one(path: str) -> int:
@@ -309,13 +324,21 @@ def _floor_one(path: str) -> int:
     return len(data)
 
 
-def run_floor(files: list[Path], workers: int) -> float:
+def floor_child(set_dir: str, workers: int) -> None:
+    """Entry point of the child process timing the floor; prints JSON (seconds, CPU)."""
+    files = list_files(Path(set_dir))
     # Pool start-up is inside the timing, as ingest's is.
     started = time.perf_counter()
     with multiprocessing.get_context("forkserver").Pool(max(1, workers)) as pool:
         for _ in pool.imap_unordered(_floor_one, [str(p) for p in files], chunksize=4):
             pass
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    _stop_forkserver()
+    print(json.dumps({"seconds": seconds, "cpu": _cpu_seconds()}))
+
+
+def run_floor(folder: Path, workers: int) -> dict[str, Any]:
+    return _run_child("--_floor-child", folder, workers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,6 +429,7 @@ def draft_accuracy(label: str, files: list[Path], workers: int, sample: int,
 class Timing:
     name: str
     seconds: float | None
+    cpu: float | None = None
     note: str = ""
 
 
@@ -414,33 +438,38 @@ def throughput(label: str, folder: Path, workers: int, hashdeep: str | None) -> 
     total = warm_cache(files)
     mb = total / 1e6
     print(f"\n== throughput: {label}: {folder} — {len(files)} files, {mb:.0f} MB ==", flush=True)
+    print(f"load average before: {os.getloadavg()[0]:.2f} (a shared machine inflates wall time; "
+          "CPU seconds are the steadier figure)", flush=True)
 
     ing = run_ingest(folder, workers)
-    timings = [Timing("(a) ingest", ing["seconds"],
+    timings = [Timing("(a) ingest", ing["seconds"], ing["cpu"],
                       f"{workers} workers; statuses {ing['by_status']}")]
     print(f"  (a) done in {ing['seconds']:.1f} s", flush=True)
-    naive = run_naive(files)
-    timings.append(Timing("(b) naive", naive, "1 process"))
+    naive, naive_cpu = run_naive(files)
+    timings.append(Timing("(b) naive", naive, naive_cpu, "1 process"))
     print(f"  (b) done in {naive:.1f} s", flush=True)
     hd: float | None = None
     if hashdeep:
-        hd = run_hashdeep(hashdeep, folder)
-        timings.append(Timing("(c) hashdeep", hd, "md5,sha256; its own threads"))
+        hd, hd_cpu = run_hashdeep(hashdeep, folder)
+        timings.append(Timing("(c) hashdeep", hd, hd_cpu, "md5,sha256; its own threads"))
         print(f"  (c) done in {hd:.1f} s", flush=True)
     else:
         print("hashdeep: not available")
-        timings.append(Timing("(c) hashdeep", None, "not available"))
-    floor = run_floor(files, workers)
-    timings.append(Timing("(d) floor", floor, f"{workers} processes"))
+        timings.append(Timing("(c) hashdeep", None, None, "not available"))
+    fl = run_floor(folder, workers)
+    floor, floor_cpu = fl["seconds"], fl["cpu"]
+    timings.append(Timing("(d) floor", floor, floor_cpu, f"{workers} processes"))
     print(f"  (d) done in {floor:.1f} s", flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
-    print(f"\n{'baseline':<14}{'seconds':>9}{'files/s':>10}{'MB/s':>9}  notes")
+    print(f"\n{'baseline':<14}{'seconds':>9}{'files/s':>10}{'MB/s':>9}{'CPU s':>9}"
+          f"{'CPU ms/file':>13}  notes")
     for t in timings:
-        if t.seconds is None:
-            print(f"{t.name:<14}{'-':>9}{'-':>10}{'-':>9}  {t.note}")
+        if t.seconds is None or t.cpu is None:
+            print(f"{t.name:<14}{'-':>9}{'-':>10}{'-':>9}{'-':>9}{'-':>13}  {t.note}")
         else:
             print(f"{t.name:<14}{t.seconds:9.2f}{len(files) / t.seconds:10.1f}"
-                  f"{mb / t.seconds:9.1f}  {t.note}")
+                  f"{mb / t.seconds:9.1f}{t.cpu:9.1f}{t.cpu / len(files) * 1000:13.1f}  {t.note}")
 
     a = ing["seconds"]
     speedup = naive / a
@@ -450,6 +479,12 @@ def throughput(label: str, folder: Path, workers: int, hashdeep: str | None) -> 
     ratio = a / floor
     print(f"ingest vs floor:    {ratio:5.2f}x the floor's time  (target <= "
           f"{TARGET_FLOOR_RATIO:g}x): {'met' if ratio <= TARGET_FLOOR_RATIO else 'NOT met'}")
+    # CPU time is what a quiet machine would turn into wall time: with the cores to itself,
+    # ingest's wall time is about its CPU seconds / workers (naive's: its CPU seconds).
+    print(f"CPU seconds:        ingest {ing['cpu']:.1f} vs naive {naive_cpu:.1f} "
+          f"({naive_cpu / ing['cpu']:.2f}x less work; x{workers} workers = "
+          f"{naive_cpu / ing['cpu'] * workers:.2f}x on idle cores) and floor {floor_cpu:.1f} "
+          f"({ing['cpu'] / floor_cpu:.2f}x the floor's work)")
     if hd:
         print(f"ingest vs hashdeep: {a / hd:5.2f}x hashdeep's time  (no target; hashdeep "
               "decodes nothing)")
@@ -482,10 +517,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-accuracy", action="store_true", help="throughput only")
     parser.add_argument("--skip-throughput", action="store_true", help="draft accuracy only")
     parser.add_argument("--_ingest-child", dest="ingest_child", help=argparse.SUPPRESS)
+    parser.add_argument("--_floor-child", dest="floor_child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.ingest_child:
         ingest_child(args.ingest_child, args.workers)
+        return 0
+    if args.floor_child:
+        floor_child(args.floor_child, args.workers)
         return 0
 
     count = 60 if args.quick else args.count
