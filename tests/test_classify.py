@@ -160,3 +160,25 @@ def test_decided_pictures_are_not_scored(tmp_path: Path, workspace: Workspace, t
         store.close()
     out = json.loads(triage("classify", "--device", "D", "--model", "redness", "--json").output)
     assert out["models"][0]["classified"] == 2
+
+
+def test_new_weights_under_the_same_card_name_score_everything_again(
+        tmp_path: Path, workspace: Workspace, triage) -> None:
+    install(workspace.root / "models")
+    _ingest_pictures(tmp_path, triage, 3)
+    first = json.loads(triage("classify", "--device", "D", "--model", "redness",
+                              "--json").output)["models"][0]
+    assert (first["classified"], first["already_done"]) == (3, 0)
+    install(workspace.root / "models", size=24)  # other weights, same name, card's hash updated
+    with sqlite3.connect(workspace.db_path) as db:
+        (old_hash,) = db.execute("SELECT DISTINCT weights_sha256 FROM classifications").fetchone()
+    again = json.loads(triage("classify", "--device", "D", "--model", "redness",
+                              "--json").output)["models"][0]
+    assert (again["classified"], again["already_done"]) == (3, 0)
+    with sqlite3.connect(workspace.db_path) as db:
+        hashes = {h for (h,) in db.execute("SELECT weights_sha256 FROM classifications")}
+        (rows,) = db.execute("SELECT COUNT(*) FROM classifications").fetchone()
+    assert rows == 3 and len(hashes) == 1 and old_hash not in hashes
+    unchanged = json.loads(triage("classify", "--device", "D", "--model", "redness",
+                                  "--json").output)["models"][0]
+    assert (unchanged["classified"], unchanged["already_done"]) == (0, 3)

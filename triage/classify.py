@@ -130,8 +130,9 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
     except ModelCardError as exc:
         run.state, run.problem = "refused", str(exc)
         return run
-    pending = store.classify_pending(device_id, card.name)
-    run.already_done = store.classified_count(device_id, card.name)
+    # Scores are kept per weights: new weights under the same card name score everything again.
+    pending = store.classify_pending(device_id, card.name, card.sha256)
+    run.already_done = store.classified_count(device_id, card.name, card.sha256)
     size = max(1, options.batch_size)
     batches = [pending[i : i + size] for i in range(0, len(pending), size)]
     workers = options.threads or os.cpu_count() or 1
@@ -164,7 +165,7 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
     try:
         if pool is None:
             for batch in batches:
-                _record(store, card.name, run, bar, options, score_batch(batch))
+                _record(store, card, run, bar, options, score_batch(batch))
         else:
             todo = iter(batches)
             in_flight: deque[Future[_Scored]] = deque()
@@ -173,7 +174,7 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
                     in_flight.append(pool.submit(score_batch, batch))
                 if not in_flight:
                     break
-                _record(store, card.name, run, bar, options, in_flight.popleft().result())
+                _record(store, card, run, bar, options, in_flight.popleft().result())
     except KeyboardInterrupt:
         run.state = "interrupted"
     finally:
@@ -185,16 +186,16 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
 
 
 
-def _record(store: Store, model: str, run: ModelRun, bar: tqdm, options: ClassifyOptions,
+def _record(store: Store, card: ModelCard, run: ModelRun, bar: tqdm, options: ClassifyOptions,
             scored: _Scored) -> None:
     """Commit one batch (its own transaction: a kill loses only the batches in flight)."""
     scores, failures = scored
-    store.record_classifications(model, scores, failures)
+    store.record_classifications(card.name, scores, failures, card.sha256)
     run.classified += len(scores)
     run.failed += len(failures)
     bar.update(len(scores) + len(failures))
     if options.on_batch is not None:
-        options.on_batch(model, run.classified + run.failed)
+        options.on_batch(card.name, run.classified + run.failed)
 
 
 def _show_progress(progress: bool | None) -> bool:

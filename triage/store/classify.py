@@ -33,6 +33,13 @@ CLASSIFY = Domain(
             PRIMARY KEY (content_id, model)
         );
         """,
+        # Which weights made each score: a lab replacing a model's weights under the same card
+        # name (and updating the card's SHA-256) gets its pictures scored again. Rows from
+        # before this step have no hash and are scored again once.
+        """
+        ALTER TABLE classifications ADD COLUMN weights_sha256 TEXT;
+        ALTER TABLE classification_failures ADD COLUMN weights_sha256 TEXT;
+        """,
     ),
 )
 
@@ -55,43 +62,72 @@ class ClassifyStore(CoreStore):
         return " AND ".join(parts) if parts else "1=1"
 
     # -- classification ---------------------------------------------------------------------
-    def classify_pending(self, device_id: int, model: str) -> list[tuple[int, str]]:
-        """(content_id, derivative) of unique unseen pictures `model` has not scored yet."""
+    def classify_pending(self, device_id: int, model: str, weights_sha256: str | None = None
+                         ) -> list[tuple[int, str]]:
+        """(content_id, derivative) of unique unseen pictures `model` has not scored yet.
+
+        With `weights_sha256`, a score or failure made by other weights counts as not scored.
+        """
+        done = self._done_by("k", weights_sha256)
         rows = self.conn.execute(
             f"""
             SELECT c.id, c.derivative FROM contents c
             WHERE c.id IN (SELECT content_id FROM files WHERE device_id=? AND content_id IS NOT NULL)
               AND c.derivative IS NOT NULL AND {self._unseen_clause('c')}
-              AND NOT EXISTS (SELECT 1 FROM classifications k WHERE k.content_id=c.id AND k.model=?)
+              AND NOT EXISTS (SELECT 1 FROM classifications k
+                              WHERE k.content_id=c.id AND k.model=? {done})
               AND NOT EXISTS (SELECT 1 FROM classification_failures k
-                              WHERE k.content_id=c.id AND k.model=?)
+                              WHERE k.content_id=c.id AND k.model=? {done})
             ORDER BY c.id
             """,
-            (device_id, model, model),
+            (device_id, model, *self._done_args(weights_sha256), model,
+             *self._done_args(weights_sha256)),
         )
         return [(int(r[0]), str(r[1])) for r in rows]
 
-    def classified_count(self, device_id: int, model: str) -> int:
+    def classified_count(self, device_id: int, model: str, weights_sha256: str | None = None
+                         ) -> int:
         row = self.conn.execute(
-            "SELECT COUNT(*) FROM classifications WHERE model=? AND content_id IN"
-            " (SELECT content_id FROM files WHERE device_id=?)", (model, device_id)).fetchone()
+            "SELECT COUNT(*) FROM classifications k WHERE model=?"
+            f" {self._done_by('k', weights_sha256)} AND content_id IN"
+            " (SELECT content_id FROM files WHERE device_id=?)",
+            (model, *self._done_args(weights_sha256), device_id)).fetchone()
         return int(row[0])
 
+    @staticmethod
+    def _done_by(alias: str, weights_sha256: str | None) -> str:
+        return "" if weights_sha256 is None else f"AND {alias}.weights_sha256 IS ?"
+
+    @staticmethod
+    def _done_args(weights_sha256: str | None) -> tuple[str, ...]:
+        return () if weights_sha256 is None else (weights_sha256,)
+
     def record_classifications(self, model: str, scores: Iterable[tuple[int, float]],
-                               failures: Iterable[tuple[int, str]] = ()) -> None:
-        """One batch in one transaction: a kill loses the batch in flight, never more."""
+                               failures: Iterable[tuple[int, str]] = (),
+                               weights_sha256: str | None = None) -> None:
+        """One batch in one transaction: a kill loses the batch in flight, never more.
+
+        A picture has one row per model: a new score replaces a failure and vice versa.
+        """
         now = now_iso()
+        scores, failures = list(scores), list(failures)
         with self.transaction() as c:
+            c.executemany("DELETE FROM classification_failures WHERE content_id=? AND model=?",
+                          [(cid, model) for cid, _ in scores])
+            c.executemany("DELETE FROM classifications WHERE content_id=? AND model=?",
+                          [(cid, model) for cid, _ in failures])
             c.executemany(
-                "INSERT INTO classifications(content_id, model, score, created_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT(content_id, model) DO UPDATE SET"
-                " score=excluded.score, created_at=excluded.created_at",
-                [(cid, model, float(s), now) for cid, s in scores])
+                "INSERT INTO classifications(content_id, model, score, created_at,"
+                " weights_sha256) VALUES (?, ?, ?, ?, ?) ON CONFLICT(content_id, model)"
+                " DO UPDATE SET score=excluded.score, created_at=excluded.created_at,"
+                " weights_sha256=excluded.weights_sha256",
+                [(cid, model, float(s), now, weights_sha256) for cid, s in scores])
             c.executemany(
-                "INSERT INTO classification_failures(content_id, model, reason, created_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT(content_id, model) DO UPDATE SET"
-                " reason=excluded.reason, created_at=excluded.created_at",
-                [(cid, model, reason, now) for cid, reason in failures])
+                "INSERT INTO classification_failures(content_id, model, reason, created_at,"
+                " weights_sha256) VALUES (?, ?, ?, ?, ?) ON CONFLICT(content_id, model)"
+                " DO UPDATE SET reason=excluded.reason, created_at=excluded.created_at,"
+                " weights_sha256=excluded.weights_sha256",
+                [(cid, model, reason, now, weights_sha256) for cid, reason in failures])
 
     def forget_classifications(self, device_id: int, model: str) -> int:
         """Drop one model's scores for a device's contents (after its weights changed)."""
