@@ -15,6 +15,7 @@ decode), never from the evidence again. They are computed once per content and k
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import pdqhash
 from PIL import Image
+from tqdm import tqdm
 
 from triage.hashsets.categories import CategoryMap
 from triage.pdq_index import PdqIndex, codes_from_bytes, codes_from_hex
@@ -68,6 +70,12 @@ class Settings:
                    int(cfg.get("nearest", {}).get("max_distance", 70)))
 
 
+def progress_bar(progress: bool | None, **kwargs: Any) -> tqdm:
+    """A tqdm bar shown on a terminal only (progress=None), or as the user said (as ingest)."""
+    show = sys.stderr.isatty() if progress is None else progress
+    return tqdm(disable=not show, dynamic_ncols=True, smoothing=0.1, **kwargs)
+
+
 def _workspace(store: Any) -> Workspace:
     return Workspace(store.path.parent)
 
@@ -111,13 +119,13 @@ def load_index(store: Any, settings: Settings) -> PdqIndex:
 
 
 # -- dihedral variants --------------------------------------------------------------------
-def _dihedral(store: Any, ws: Workspace, contents: list[dict[str, Any]]
-              ) -> dict[int, list[tuple[str, int]]]:
+def _dihedral(store: Any, ws: Workspace, contents: list[dict[str, Any]],
+              progress: bool | None = False) -> dict[int, list[tuple[str, int]]]:
     ids = [c["id"] for c in contents if c["derivative"]]
     have = store.pdq_variants(ids)
     todo = [c for c in contents if c["derivative"] and c["id"] not in have]
     new_rows = []
-    for c in todo:
+    for c in progress_bar(progress, iterable=todo, unit="pic", desc="match dihedral"):
         try:
             with Image.open(ws.derivative_dir / c["derivative"]) as im:
                 rgb = np.asarray(im.convert("RGB"))
@@ -136,10 +144,12 @@ def _dihedral(store: Any, ws: Workspace, contents: list[dict[str, Any]]
 # -- matching -------------------------------------------------------------------------------
 def match_contents(store: Any, *, device_id: int | None = None,
                    hashset_ids: Sequence[int] | None = None,
-                   settings: Settings | None = None) -> MatchReport:
+                   settings: Settings | None = None,
+                   progress: bool | None = False) -> MatchReport:
     """Match a device's contents (or all contents) against the lists (or only `hashset_ids`).
 
     Previous matches of those contents in those lists are replaced, so re-running is safe.
+    Progress (a bar per step: exact lookups, then dihedral hashing) only when asked.
     """
     ws = _workspace(store)
     settings = settings or Settings.from_config(ws.config("matching"))
@@ -160,15 +170,18 @@ def match_contents(store: Any, *, device_id: int | None = None,
             found[key] = new
 
     # Exact: each list's digests looked up by index.
-    for algo in ("md5", "sha1", "sha256"):
-        by_digest: dict[bytes, list[int]] = {}
-        for c in contents:
-            by_digest.setdefault(bytes.fromhex(c[algo]), []).append(c["id"])
-        keys = list(by_digest)
-        for hid in lists:
-            for digest, raw in store.lookup_digests(hid, algo, keys):
-                for cid in by_digest[bytes(digest)]:
-                    add(cid, hid, algo, None, raw)
+    with progress_bar(progress, total=3 * len(contents) * len(lists), unit="lookup",
+                      desc="match exact") as bar:
+        for algo in ("md5", "sha1", "sha256"):
+            by_digest: dict[bytes, list[int]] = {}
+            for c in contents:
+                by_digest.setdefault(bytes.fromhex(c[algo]), []).append(c["id"])
+            keys = list(by_digest)
+            for hid in lists:
+                for digest, raw in store.lookup_digests(hid, algo, keys):
+                    for cid in by_digest[bytes(digest)]:
+                        add(cid, hid, algo, None, raw)
+                bar.update(len(contents))
 
     # Near: plain PDQ from ingest, then the dihedral variants, against alert lists.
     alert_ids = {hid for hid, h in lists.items() if h["kind"] == "alert"}
@@ -178,7 +191,7 @@ def match_contents(store: Any, *, device_id: int | None = None,
         if len(index):
             queries: list[tuple[int, str, str]] = [(c["id"], c["pdq"], "pdq") for c in pictures]
             if settings.dihedral:
-                variants = _dihedral(store, ws, pictures)
+                variants = _dihedral(store, ws, pictures, progress)
                 report.dihedral_hashed = len(variants)
                 queries += [(cid, pdq, "pdq-dihedral") for cid, vs in variants.items()
                             for pdq, q in vs if q >= settings.min_quality]
@@ -211,17 +224,18 @@ def match_contents(store: Any, *, device_id: int | None = None,
     return report
 
 
-def match_device(store: Any, label: str) -> MatchReport:
-    return match_contents(store, device_id=store.device(label)["id"])
+def match_device(store: Any, label: str, progress: bool | None = False) -> MatchReport:
+    return match_contents(store, device_id=store.device(label)["id"], progress=progress)
 
 
-def after_list_change(store: Any, hashset_id: int | None) -> MatchReport | None:
+def after_list_change(store: Any, hashset_id: int | None,
+                      progress: bool | None = False) -> MatchReport | None:
     """After an import (or removal): rebuild the PDQ index, re-match every content in the list."""
     settings = Settings.from_config(_workspace(store).config("matching"))
     rebuild_index(store, settings)
     if hashset_id is None:
         return None
-    return match_contents(store, hashset_ids=[hashset_id], settings=settings)
+    return match_contents(store, hashset_ids=[hashset_id], settings=settings, progress=progress)
 
 
 def nearest_alert(store: Any, pdq_hexes: Sequence[str], max_distance: int = 70

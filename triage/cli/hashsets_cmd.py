@@ -11,7 +11,7 @@ from triage.hashsets import FORMATS, ListFormatError
 from triage.hashsets.categories import CategoryMap
 from triage.hashsets.entries import ParseOptions
 from triage.hashsets.library import KINDS, import_list
-from triage.matching import after_list_change
+from triage.matching import after_list_change, progress_bar
 
 
 @click.group("hashsets")
@@ -31,11 +31,13 @@ def hashsets_group() -> None:
 @click.option("--category", default=None, help="Category for lists that carry none (raw value).")
 @click.option("--column", "columns", multiple=True, metavar="FIELD=HEADER",
               help="CSV column mapping, e.g. --column md5='Hash Value' (repeatable).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: only on a terminal).")
 @json_option
 @click.pass_context
 def import_command(ctx: click.Context, file: Path, name: str, fmt: str, kind: str,
                    scheme: str | None, category: str | None, columns: tuple[str, ...],
-                   as_json: bool) -> None:
+                   progress: bool | None, as_json: bool) -> None:
     """Import FILE as list NAME (atomically: a malformed file changes nothing)."""
     with command_context(ctx, "hashsets import") as run:
         mapping = {}
@@ -44,14 +46,18 @@ def import_command(ctx: click.Context, file: Path, name: str, fmt: str, kind: st
             if not sep:
                 raise click.BadParameter(f"{spec!r} is not FIELD=HEADER", param_hint="--column")
             mapping[field.strip().lower()] = header
-        try:
-            result = import_list(
-                run.store, file, name, fmt=fmt, kind=kind, scheme=scheme,
-                categories=CategoryMap(run.workspace.config("categories")),
-                options=ParseOptions(columns=mapping, category=category))
-        except ListFormatError as exc:
-            raise click.ClickException(f"not imported: {exc}") from exc
-        report = after_list_change(run.store, result.hashset["id"])
+        with progress_bar(progress, total=file.stat().st_size, unit="B", unit_scale=True,
+                          unit_divisor=1024, desc=f"import {name}") as bar:
+            try:
+                result = import_list(
+                    run.store, file, name, fmt=fmt, kind=kind, scheme=scheme,
+                    categories=CategoryMap(run.workspace.config("categories")),
+                    options=ParseOptions(columns=mapping, category=category,
+                                         progress=bar.update),
+                    on_stage=lambda stage: bar.set_postfix_str(stage))
+            except ListFormatError as exc:
+                raise click.ClickException(f"not imported: {exc}") from exc
+        report = after_list_change(run.store, result.hashset["id"], progress)
         summary = result.as_dict() | {"matches": report.as_dict() if report else None}
         run.counts.update(entries=result.hashset["entry_count"],
                           known_contents=report.known_contents if report else 0)

@@ -16,12 +16,15 @@ def describe(report: MatchReport) -> str:
 
 @click.command("match")
 @click.option("--device", required=True, help="Device label.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: only on a terminal).")
 @json_option
 @click.pass_context
-def match_command(ctx: click.Context, device: str, as_json: bool) -> None:
+def match_command(ctx: click.Context, device: str, progress: bool | None,
+                  as_json: bool) -> None:
     """Match DEVICE's contents against every list in the library (exact and near PDQ)."""
     with command_context(ctx, "match") as run:
-        report = match_device(run.store, device)
+        report = match_device(run.store, device, progress)
         run.counts.update(report.as_dict())
         if as_json:
             emit_object(report.as_dict(), True)

@@ -59,7 +59,8 @@ def parse(path: str, options: ParseOptions) -> Iterator[tuple[Any, ...]]:
             f"{path}: expected a header naming at least one of md5, sha1, sha256, pdq (or"
             f" --column md5=NAME ...); found {delimiter.join(header)[:200]!r}"
             + (f"; missing {', '.join(missing)}" if missing else ""))
-    for where, r in iter_records(path, delimiter, list(mapping.values()), "CSV"):
+    for where, r in iter_records(path, delimiter, list(mapping.values()), "CSV",
+                                 options.progress):
         values = {k: r[c] for k, c in mapping.items()}
         quality = values.get("pdq_quality", "").strip()
         if quality and not quality.isdigit():

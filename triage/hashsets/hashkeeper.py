@@ -18,7 +18,7 @@ def sniff(head: str) -> bool:
 
 
 def parse(path: str, options: ParseOptions) -> Iterator[tuple[Any, ...]]:
-    for where, r in iter_records(path, ",", HEADER, "HashKeeper"):
+    for where, r in iter_records(path, ",", HEADER, "HashKeeper", options.progress):
         name = "/".join(p for p in (r["directory"].rstrip("\\/"), r["file_name"]) if p)
         yield row(md5=digest(r["hash"], "md5", where), category_raw=options.category,
                   name=name or None,

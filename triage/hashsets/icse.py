@@ -24,7 +24,8 @@ def sniff(head: str) -> bool:
 
 
 def parse(path: str, options: ParseOptions) -> Iterator[tuple[Any, ...]]:
-    for where, r in iter_records(path, ";", ("MD5", "SHA1", "PhotoDNA", "Image ID"), "ICSE"):
+    for where, r in iter_records(path, ";", ("MD5", "SHA1", "PhotoDNA", "Image ID"), "ICSE",
+                                 options.progress):
         record: dict[str, Any] = {k: v for k, v in r.items() if v != "" and k not in
                                   ("md5", "sha1")}
         for flag in _FLAGS:

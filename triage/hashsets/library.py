@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from triage.hashsets import ListFormatError, detect, parser
 from triage.hashsets.categories import CategoryMap
 from triage.hashsets.entries import ParseOptions, read_head
+from triage.store.hashsets import EntryBlock, entry_blocks
 
 KINDS = ("alert", "known-good", "reference")
+T = TypeVar("T")
 
 
 @dataclass
@@ -39,12 +44,62 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """`items`, produced by a background thread while the caller works on the previous ones.
+
+    Why: SQLite releases the GIL while it inserts a block, so parsing the next block overlaps
+    the insert and an import uses both cores. An exception in the producer is raised here; if
+    the caller stops early, the producer stops too (and its generator is closed).
+    """
+    q: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: Any, exc: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                q.put((item, exc), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(done, exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close:
+                close()
+
+    worker = threading.Thread(target=produce, name="list-parser", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def import_list(store: Any, path: Path, name: str, *, fmt: str = "auto", kind: str = "alert",
                 scheme: str | None = None, categories: CategoryMap,
-                options: ParseOptions | None = None) -> ImportResult:
+                options: ParseOptions | None = None,
+                on_stage: Callable[[str], None] | None = None) -> ImportResult:
     """Parse `path` and store it as list `name`, replacing an earlier version in one step.
 
-    A malformed file raises ListFormatError before anything is swapped in.
+    A malformed file raises ListFormatError before anything is swapped in. Progress: bytes read
+    go to `options.progress`; `on_stage("indexing")` once the file is read.
     """
     if kind not in KINDS:
         raise ListFormatError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -61,18 +116,23 @@ def import_list(store: Any, path: Path, name: str, *, fmt: str = "auto", kind: s
         categories.check(scheme)
     except ValueError as exc:
         raise ListFormatError(str(exc)) from None
-    result_counts: dict[str, int] = {}
-    pdq_count = [0]
+    unmapped: Counter[str] = Counter()
+    pdq_count = 0
 
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for r in module.parse(str(path), options or ParseOptions()):
-            raw = r[5]
-            if raw is not None and not categories.is_mapped(scheme, raw):
-                result_counts[raw] = result_counts.get(raw, 0) + 1
-            if r[3] is not None:
-                pdq_count[0] += 1
-            yield r
+    def blocks() -> Iterator[EntryBlock]:
+        nonlocal pdq_count
+        for block in entry_blocks(module.parse(str(path), options or ParseOptions())):
+            if "category_raw" in block.values:
+                seen = Counter(block.values["category_raw"])
+            else:
+                seen = Counter({block.constants.get("category_raw"): block.n})
+            for raw, n in seen.items():
+                if raw is not None and not categories.is_mapped(scheme, raw):
+                    unmapped[raw] += n
+            pdq_count += block.present("pdq")
+            yield block
 
     digest = file_sha256(path)
-    hs, old = store.write_hashset(name, kind, fmt, scheme, str(path.absolute()), digest, rows())
-    return ImportResult(hs, old, dict(sorted(result_counts.items())), pdq_count[0])
+    hs, old = store.write_hashset(name, kind, fmt, scheme, str(path.absolute()), digest,
+                                  prefetched(blocks()), on_stage)
+    return ImportResult(hs, old, dict(sorted(unmapped.items())), pdq_count)

@@ -19,7 +19,8 @@ def sniff(head: str) -> bool:
 
 
 def parse(path: str, options: ParseOptions) -> Iterator[tuple[Any, ...]]:
-    for where, r in iter_records(path, ",", HEADER[:4], "NSRLFile.txt"):
+    for where, r in iter_records(path, ",", HEADER[:4], "NSRLFile.txt",
+                                 options.progress):
         yield row(md5=digest(r["md5"], "md5", where), sha1=digest(r["sha-1"], "sha1", where),
                   name=r["filename"] or None,
                   record={"ProductCode": r.get("productcode"), "FileSize": r.get("filesize"),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from triage.hashsets.entries import ListFormatError
+from triage.hashsets.entries import ListFormatError, open_source
 
 csv.field_size_limit(1 << 24)  # PhotoDNA and comment fields can be long
 
@@ -18,10 +18,11 @@ def header_fields(head: str, delimiter: str) -> list[str]:
         return []
 
 
-def iter_records(path: str, delimiter: str, required: Sequence[str],
-                 what: str) -> Iterator[tuple[str, dict[str, str]]]:
+def iter_records(path: str, delimiter: str, required: Sequence[str], what: str,
+                 progress: Callable[[int], None] | None = None
+                 ) -> Iterator[tuple[str, dict[str, str]]]:
     """(where, {lower-case column: value}) per data row; checks the header names `required`."""
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+    with open_source(path, progress, encoding="utf-8-sig", errors="replace", newline="") as f:
         reader = csv.reader(f, delimiter=delimiter)
         try:
             header = [h.strip().lower() for h in next(reader)]

@@ -10,13 +10,13 @@ proprietary: it is kept verbatim in the record, never computed or compared.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 import ijson
 
-from triage.hashsets.entries import (ListFormatError, ParseOptions, category_text, digest, row,
-                                     truthy)
+from triage.hashsets.entries import (ListFormatError, ParseOptions, category_text, digest,
+                                     open_source, row, truthy)
 
 NAME = "vics"
 DESCRIPTION = ('Project VIC / CAID VICS JSON 1.2, 1.3 ("odata.metadata") or 2.0'
@@ -55,8 +55,8 @@ def default_scheme(head: str) -> str:
     return "uk" if "/UK/" in context(head) else "vic-us"
 
 
-def _open(path: str) -> BinaryIO:
-    f = open(path, "rb")
+def _open(path: str, progress: Callable[[int], None] | None = None) -> BinaryIO:
+    f = open_source(path, progress)
     if f.read(3) != b"\xef\xbb\xbf":
         f.seek(0)
     return f
@@ -84,7 +84,7 @@ def parse(path: str, options: ParseOptions) -> Iterator[tuple[Any, ...]]:
         raise ListFormatError(f"{path}: {exc}") from None
     prefix = "value.item.Media.item" if _CASE_SHAPE.search(head) else "value.item"
     n = 0
-    with _open(path) as f:
+    with _open(path, options.progress) as f:
         try:
             for n, media in enumerate(ijson.items(f, prefix, use_float=True), 1):
                 yield media_row(media, f"{path} Media record {n}")
