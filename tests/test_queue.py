@@ -197,3 +197,16 @@ def test_known_material_leaves_the_queue_and_is_not_classified(tmp_path: Path, w
     assert paths(queue) == ["misc/b.jpg"]
     out = json.loads(triage("classify", "--device", "D", "--model", "redness", "--json").output)
     assert out["models"][0]["already_done"] == 1  # only b was scored at ingest
+
+
+@pytest.mark.parametrize("flips,close", [(0, True), (31, True), (32, False), (80, False)])
+def test_pdq_pairs_within_the_cluster_threshold_and_no_others(flips: int, close: bool) -> None:
+    from triage.queue import pdq_close_pairs
+
+    rng = np.random.default_rng(flips)
+    bits = rng.integers(0, 2, size=(300, 256), dtype=np.uint8)
+    bits[299] = bits[7]
+    bits[299, rng.choice(256, flips, replace=False)] ^= 1  # picture 299: picture 7, edited
+    hexes = [np.packbits(row).tobytes().hex() for row in bits]
+    expected = [(7, 299)] if close else []
+    assert pdq_close_pairs(hexes, 31) == expected
