@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import resource
 import shutil
 import sqlite3
@@ -90,8 +91,8 @@ def _import_child(ws_root: str, path: str, name: str, fmt: str, kind: str, q: mp
                       categories=CategoryMap(ws.config("categories")))
     secs = time.perf_counter() - t
     store.close()
-    q.put((secs, res.hashset["entry_count"],
-           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6))
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    q.put((secs, res.hashset["entry_count"], use.ru_maxrss / 1e6, use.ru_utime + use.ru_stime))
 
 
 def timed_import(ws_root: Path, path: Path, name: str, fmt: str, kind: str) -> None:
@@ -99,11 +100,11 @@ def timed_import(ws_root: Path, path: Path, name: str, fmt: str, kind: str) -> N
     p = mp.get_context("spawn").Process(target=_import_child,
                                          args=(str(ws_root), str(path), name, fmt, kind, q))
     p.start()
-    secs, count, rss = q.get()
+    secs, count, rss, cpu = q.get()
     p.join()
     size = path.stat().st_size / 1e6
     print(f"  import {name:10s} {count:>10,} entries  {size:8.0f} MB  {secs:7.1f} s"
-          f"  {count / secs:>10,.0f}/s  peak RSS {rss:.2f} GB")
+          f" (CPU {cpu:5.1f} s)  {count / secs:>10,.0f}/s  peak RSS {rss:.2f} GB", flush=True)
 
 
 def main() -> None:
@@ -132,7 +133,8 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(args.dir / "ws", ignore_errors=True)
     rng = np.random.default_rng(2026)
-    print(f"bench_match scale {s}: {threads()} numba threads")
+    print(f"bench_match scale {s}: {threads()} numba threads, load average at start"
+          f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     t = time.perf_counter()
     codes = rng.integers(0, 2**63, (n_pdq, 4), dtype=np.uint64)  # first draw: same on reuse
     if reuse:
