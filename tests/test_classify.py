@@ -106,13 +106,14 @@ def test_interrupted_run_resumes_to_the_same_scores(tmp_path: Path, workspace: W
 
     try:
         first = classify_device(store, "D", workspace.derivative_dir, cards,
-                                ClassifyOptions(batch_size=3, on_batch=stop_after_first_batch))
-        assert first.state == "interrupted" and first.models[0].classified == 3
-        assert len(scores(workspace, "redness")) == 3
+                                ClassifyOptions(batch_size=4, threads=2,
+                                                on_batch=stop_after_first_batch))
+        assert first.state == "interrupted" and first.models[0].classified == 4
+        assert len(scores(workspace, "redness")) == 4
         second = classify_device(store, "D", workspace.derivative_dir, cards,
                                  ClassifyOptions(batch_size=3, threads=1))
         assert second.state == "completed"
-        assert (second.models[0].classified, second.models[0].already_done) == (4, 3)
+        assert (second.models[0].classified, second.models[0].already_done) == (3, 4)
         resumed = scores(workspace, "redness")
         redo = classify_device(store, "D", workspace.derivative_dir, cards,
                                ClassifyOptions(batch_size=32, redo=True))

@@ -40,7 +40,7 @@ _Scored = tuple[list[tuple[int, float]], list[tuple[int, str]]]
 
 @dataclass
 class ClassifyOptions:
-    batch_size: int = 32
+    batch_size: int = 32  # at most; batches are evened out over the workers
     threads: int | None = None  # workers, each decoding and inferring a batch; None: all cores
     progress: bool | None = None  # None: a bar only on a terminal
     skip: Sequence[str] = ()  # card names not to run
@@ -133,9 +133,8 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
     # Scores are kept per weights: new weights under the same card name score everything again.
     pending = store.classify_pending(device_id, card.name, card.sha256)
     run.already_done = store.classified_count(device_id, card.name, card.sha256)
-    size = max(1, options.batch_size)
-    batches = [pending[i : i + size] for i in range(0, len(pending), size)]
     workers = options.threads or os.cpu_count() or 1
+    batches = _split(pending, max(1, options.batch_size), workers)
     bar = tqdm(total=len(pending), unit="pic", desc=f"classify {label} {card.name}",
                disable=not _show_progress(options.progress), dynamic_ncols=True)
 
@@ -184,6 +183,21 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
         run.seconds = round(time.monotonic() - started, 2)
     return run
 
+
+
+def _split(pending: list[tuple[int, str]], size: int, workers: int
+           ) -> list[list[tuple[int, str]]]:
+    """Batches of at most `size`, as many as a multiple of `workers` and of near-equal size.
+
+    Why: a batch takes one core, so 3 batches on 2 workers leave a core idle for the last third
+    (measured: 96 pictures in batches of 32 ran at 0.73x of batches of 8).
+    """
+    if not pending:
+        return []
+    count = -(-len(pending) // size)
+    count = -(-count // workers) * workers
+    size = -(-len(pending) // count)
+    return [pending[i : i + size] for i in range(0, len(pending), size)]
 
 
 def _record(store: Store, card: ModelCard, run: ModelRun, bar: tqdm, options: ClassifyOptions,
