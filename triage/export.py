@@ -1,29 +1,103 @@
 """Export a device's media and categories for submission: VICS 2.0 JSON (case shape) or CSV.
 
-The VICS file is written as a stream (a phone can hold 100 k pictures) and is read back by
-`triage hashsets import` without loss: every field written is kept in the imported entry.
-Categories go out as Project VIC numbers (the US profile): a content is exported with the
-category its exact alert-list match gave it; anything else (uncategorised, or a UK letter that
-has no agreed VIC number) goes out with Category null, as the data model prescribes for media not
-yet categorised.
+The VICS file is read back by `triage hashsets import` without loss: every field written is
+kept in the imported entry. What a lab submits back to Project VIC or CAID is mostly *new*
+material its reviewers categorised, so each content goes out with the category its exact
+alert-list match gave it or, where no list categorised it, its reviewer's current decision
+(the latest one not undone on this device). IsPrecategorized is true only for the former.
+
+Profiles (VICS 2.0 `.../2.0.xml/{US|UK}/$metadata#Cases`): the US profile carries Project VIC
+numbers 0-4; the UK profile carries CAID's numeric codes for A/B/C (and not indecent). Those codes
+are not published anywhere this project could verify, so they come only from the lab's
+`[schemes.uk] map` in config/categories.toml (inverted here); a category to be exported without a
+configured code stops the export before anything is written, rather than inventing a number or
+silently sending the picture out as uncategorised. A category with no meaning in the profile
+(a UK letter in a US export, a VIC number in a UK export, "uncertain", "uncategorised") goes out
+as Category null, as the data model prescribes for media not yet categorised.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, TextIO
 
 from triage import __version__
 
-VICS_CONTEXT = ("http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/"
+PROFILES = ("us", "uk")
+VICS_CONTEXT = ("http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{profile}/"
                 "$metadata#Cases")
 MEDIA_KINDS = ("image", "video")
 CSV_FIELDS = ("path", "source", "md5", "sha1", "sha256", "size", "media_kind", "known",
               "match_kind", "category", "category_raw", "match_method", "match_distance",
-              "hashsets")
+              "hashsets", "category_source", "decided_at", "decided_by")
+VIC_NUMBERS = ("0", "1", "2", "3", "4")
+UK_CATEGORIES = ("A", "B", "C", "not_indecent")
+NOT_A_CATEGORY = ("uncategorised", "uncertain")  # go out as Category null
+
+
+class ExportError(ValueError):
+    """The export cannot be written as asked (nothing was written)."""
+
+
+def default_profile(review_config: dict[str, Any]) -> str:
+    """The profile matching how the lab's reviewers grade (config/review.toml [scheme] name)."""
+    scheme = str(review_config.get("scheme", {}).get("name", "uk")).lower()
+    return "us" if scheme == "vic" else "uk"
+
+
+@dataclass
+class CategoryCodes:
+    """Reported category -> VICS Category number for one profile."""
+    profile: str
+    codes: dict[str, int]
+    ambiguous: dict[str, list[str]]
+    config_path: str
+
+    @classmethod
+    def for_profile(cls, profile: str, categories_config: dict[str, Any],
+                    config_path: str = "config/categories.toml") -> "CategoryCodes":
+        if profile not in PROFILES:
+            raise ExportError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+        if profile == "us":
+            return cls(profile, {n: int(n) for n in VIC_NUMBERS}, {}, config_path)
+        table = categories_config.get("schemes", {}).get("uk", {}).get("map", {})
+        found: dict[str, list[str]] = {}
+        for raw, category in table.items():
+            if str(raw).strip().isdigit() and category in UK_CATEGORIES:
+                found.setdefault(str(category), []).append(str(raw).strip())
+        codes = {cat: int(raws[0]) for cat, raws in found.items() if len(set(raws)) == 1}
+        ambiguous = {cat: raws for cat, raws in found.items() if len(set(raws)) > 1}
+        return cls(profile, codes, ambiguous, config_path)
+
+    def needs_code(self, category: str | None) -> bool:
+        return self.profile == "uk" and category in UK_CATEGORIES
+
+    def code(self, category: str | None) -> int | None:
+        return None if category is None else self.codes.get(category)
+
+    def check(self, categories: set[str]) -> None:
+        """Raise ExportError naming the config key to fill in for every category lacking a code."""
+        needed = sorted(c for c in categories if self.needs_code(c))
+        missing = [c for c in needed if c not in self.codes and c not in self.ambiguous]
+        clashing = [c for c in needed if c in self.ambiguous]
+        problems = []
+        if missing:
+            example = ", ".join(f'"<code>" = "{c}"' for c in missing)
+            problems.append(
+                f"no CAID numeric code is configured for category {', '.join(missing)}: add it"
+                f" to `map` under [schemes.uk] in {self.config_path} ({example}, the code from"
+                " your CAID documentation)")
+        for c in clashing:
+            problems.append(f"category {c} has several codes ({', '.join(self.ambiguous[c])})"
+                            f" in [schemes.uk] map of {self.config_path}: keep one")
+        if problems:
+            raise ExportError("cannot export in the UK profile: " + "; ".join(problems)
+                              + ". Nothing was written.")
 
 
 def _iso(ts: float | None) -> str | None:
@@ -42,15 +116,44 @@ def _media(store: Any, device_id: int) -> Iterator[tuple[dict[str, Any], list[di
         yield groups[cid][0], groups[cid]
 
 
-def media_record(first: dict[str, Any], files: list[dict[str, Any]]) -> dict[str, Any]:
-    category = first.get("category")
+def _decisions(store: Any, device_id: int) -> dict[int, dict[str, Any]]:
+    current = getattr(store, "current_decisions", None)
+    return current(device_id) if current else {}
+
+
+def effective_category(row: dict[str, Any], decision: dict[str, Any] | None
+                       ) -> tuple[str | None, str | None]:
+    """(category, 'list' | 'review' | None) for a content.
+
+    A list's real category first; else the reviewer's current decision when it is a real
+    category; else what the list said ('uncategorised'); else the decision ('uncertain');
+    else nothing.
+    """
+    listed = row.get("category")
+    decided = None if decision is None else str(decision["category"])
+    if listed is not None and listed not in NOT_A_CATEGORY:
+        return listed, "list"
+    if decided is not None and decided not in NOT_A_CATEGORY:
+        return decided, "review"
+    if listed is not None:
+        return listed, "list"
+    if decided is not None:
+        return decided, "review"
+    return None, None
+
+
+def media_record(first: dict[str, Any], files: list[dict[str, Any]],
+                 decision: dict[str, Any] | None = None,
+                 codes: CategoryCodes | None = None) -> dict[str, Any]:
+    codes = codes or CategoryCodes.for_profile("us", {})
+    category, source = effective_category(first, decision)
     return {
         "MediaID": first["content_id"],
-        "Category": int(category) if category is not None and category.isdigit() else None,
+        "Category": codes.code(category),
         "MD5": first["md5"].upper(),
         "SHA1": first["sha1"].upper(),
         "MediaSize": first["size"],
-        "IsPrecategorized": bool(first.get("known") and first.get("match_kind") == "alert"),
+        "IsPrecategorized": source == "list",
         "MediaFiles": [
             {"MD5": f["md5"].upper(), "FileName": f["path"].rsplit("/", 1)[-1],
              "FilePath": f"{f['source']}/{f['path']}", "Created": _iso(f["ctime"]),
@@ -60,11 +163,36 @@ def media_record(first: dict[str, Any], files: list[dict[str, Any]]) -> dict[str
     }
 
 
-def write_vics(store: Any, device_label: str, out: TextIO) -> int:
-    """Write the device as one VICS 2.0 case; returns how many Media records were written."""
+def _workspace_configs(store: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+    from triage.workspace import Workspace  # the workspace the store belongs to
+    ws = Workspace(store.path.parent)
+    return (ws.config("categories"), ws.config("review"),
+            str(ws.config_dir / "categories.toml"))
+
+
+def write_vics(store: Any, device_label: str, out: TextIO, profile: str | None = None,
+               categories_config: dict[str, Any] | None = None,
+               config_path: str | None = None) -> int:
+    """Write the device as one VICS 2.0 case; returns how many Media records were written.
+
+    profile: 'us' or 'uk'; None follows the workspace's review scheme. Every record is built
+    (and every UK code checked) before the first byte is written.
+    """
+    if profile is None or categories_config is None:
+        cats, review, path = _workspace_configs(store)
+        categories_config = cats if categories_config is None else categories_config
+        profile = default_profile(review) if profile is None else profile
+        config_path = config_path or path
+    codes = CategoryCodes.for_profile(profile, categories_config,
+                                      config_path or "config/categories.toml")
     dev = store.device(device_label)
     media = list(_media(store, dev["id"]))
-    records = [media_record(first, files) for first, files in media]
+    decisions = _decisions(store, dev["id"])
+    chosen = {effective_category(first, decisions.get(first["content_id"]))[0]
+              for first, _ in media}
+    codes.check({c for c in chosen if c is not None})
+    records = [media_record(first, files, decisions.get(first["content_id"]), codes)
+               for first, files in media]
     case = {
         "CaseID": str(dev["case_id"]),
         "CaseNumber": dev["case_reference"],
@@ -74,7 +202,8 @@ def write_vics(store: Any, device_label: str, out: TextIO) -> int:
         "TotalPrecategorized": sum(1 for r in records if r["IsPrecategorized"]),
         "DeviceLabel": dev["label"],
     }
-    out.write('{"@odata.context": ' + json.dumps(VICS_CONTEXT) + ', "value": [')
+    context = VICS_CONTEXT.format(profile=profile.upper())
+    out.write('{"@odata.context": ' + json.dumps(context) + ', "value": [')
     head = json.dumps(case, ensure_ascii=False)
     out.write(head[:-1] + ', "Media": [')
     for i, rec in enumerate(records):
@@ -84,14 +213,36 @@ def write_vics(store: Any, device_label: str, out: TextIO) -> int:
 
 
 def write_csv(store: Any, device_label: str, out: TextIO) -> int:
+    """One row per file; `category` is the list's category or else the reviewer's decision
+    (`category_source` says which; `decided_at`/`decided_by` for a decision)."""
     dev = store.device(device_label)
+    decisions = _decisions(store, dev["id"])
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
     n = 0
     for row in store.iter_files(dev["id"]):
         if row["content_id"] is None:
             continue
-        row = dict(row, hashsets=";".join(sorted({m["hashset"] for m in row["matches"]})))
+        decision = decisions.get(row["content_id"])
+        category, source = effective_category(row, decision)
+        by_review = source == "review" and decision is not None
+        row = dict(row, hashsets=";".join(sorted({m["hashset"] for m in row["matches"]})),
+                   category=category, category_source=source,
+                   decided_at=decision["decided_at"] if by_review else None,
+                   decided_by=decision["user"] if by_review else None)
         writer.writerow(["" if row.get(k) is None else row[k] for k in CSV_FIELDS])
         n += 1
+    return n
+
+
+def write_file(path: Path, write: Callable[[TextIO], int]) -> int:
+    """`write(f)` into `path` via a scratch file renamed at the end: a reader never finds half
+    an export, and a failed export leaves nothing behind."""
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            n = write(f)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return n

@@ -1,36 +1,57 @@
-"""`triage export --device D --format vics|csv [-o FILE]`."""
+"""`triage export --device D --format vics|csv [--profile us|uk] [-o FILE]`."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
 from triage.cli.base import command_context
-from triage.export import write_csv, write_vics
+from triage.export import (PROFILES, ExportError, default_profile, write_csv, write_file,
+                           write_vics)
 
 
 @click.command("export")
 @click.option("--device", required=True, help="Device label.")
 @click.option("--format", "fmt", type=click.Choice(["vics", "csv"]), default="vics",
               show_default=True)
+@click.option("--profile", type=click.Choice(PROFILES), default=None,
+              help="VICS profile: us (Project VIC 0-4) or uk (CAID codes from"
+                   " config/categories.toml [schemes.uk] map). Default: the review scheme in"
+                   " config/review.toml (vic -> us, uk -> uk).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here (default: standard output).")
 @click.pass_context
-def export_command(ctx: click.Context, device: str, fmt: str, output: Path | None) -> None:
-    """Export DEVICE's media with hashes and categories (VICS 2.0 case JSON, or CSV per file)."""
-    writer = write_vics if fmt == "vics" else write_csv
+def export_command(ctx: click.Context, device: str, fmt: str, profile: str | None,
+                   output: Path | None) -> None:
+    """Export DEVICE's media with hashes and categories (VICS 2.0 case JSON, or CSV per file).
+
+    A content goes out with its exact alert-list category or, where no list categorised it,
+    the reviewer's current decision.
+    """
     with command_context(ctx, "export") as run:
-        if output is None:
-            run.counts["rows"] = writer(run.store, device, sys.stdout)
-            return
-        tmp = output.with_name(output.name + ".part")
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            run.counts["rows"] = writer(run.store, device, f)
-        tmp.replace(output)  # a reader never finds half an export
-        click.echo(f"wrote {run.counts['rows']} {'media' if fmt == 'vics' else 'files'}"
-                   f" to {output}", err=True)
+        ws = run.workspace
+        if fmt == "vics":
+            profile = profile or default_profile(ws.config("review"))
+            run.counts["profile"] = profile
+
+            def write(f: TextIO) -> int:
+                return write_vics(run.store, device, f, profile, ws.config("categories"),
+                                  str(ws.config_dir / "categories.toml"))
+        else:
+            def write(f: TextIO) -> int:
+                return write_csv(run.store, device, f)
+        try:
+            if output is None:
+                run.counts["rows"] = write(sys.stdout)
+                return
+            run.counts["rows"] = write_file(output, write)
+        except ExportError as exc:
+            raise click.ClickException(str(exc)) from exc
+        what = f"media ({profile.upper()} profile)" if fmt == "vics" else "files"
+        click.echo(f"wrote {run.counts['rows']} {what} to {output}", err=True)
 
 
 def register(cli: click.Group) -> None:

@@ -329,6 +329,16 @@ class ReviewStore(CoreStore):
             " FROM files f WHERE f.device_id=? ORDER BY f.path", (device_id,))
         return {r[0]: r[1] for r in rows}
 
+    def current_decisions(self, device_id: int) -> dict[int, dict[str, Any]]:
+        """content id -> its latest active (not undone) decision on this device, with the
+        reviewer's name: what export sends out for pictures no list categorised."""
+        rows = self.conn.execute(
+            "SELECT x.content_id, x.category, x.scheme, x.via, x.decided_at, u.name AS user"
+            " FROM decisions x JOIN users u ON u.id=x.user_id"
+            " WHERE x.device_id=? AND x.undone_at IS NULL ORDER BY x.content_id, x.id",
+            (device_id,))
+        return {r["content_id"]: dict(r) for r in rows}  # a later id overwrites an earlier
+
     def decision_counts(self, device_id: int) -> dict[str, int]:
         rows = self.conn.execute(
             "SELECT category, COUNT(*) FROM decisions WHERE device_id=? AND undone_at IS NULL"
