@@ -184,13 +184,12 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
     return run
 
 
-
 def _split(pending: list[tuple[int, str]], size: int, workers: int
            ) -> list[list[tuple[int, str]]]:
     """Batches of at most `size`, as many as a multiple of `workers` and of near-equal size.
 
     Why: a batch takes one core, so 3 batches on 2 workers leave a core idle for the last third
-    (measured: 96 pictures in batches of 32 ran at 0.73x of batches of 8).
+    (measured before this split: 96 pictures in batches of 32 at 43.5/s, of 8 at 52.9/s).
     """
     if not pending:
         return []
