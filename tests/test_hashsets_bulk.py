@@ -199,3 +199,87 @@ def test_import_and_match_show_a_progress_bar_only_when_asked(tmp_path, triage):
     shown = triage("match", "--device", "D", "--progress").output
     assert "match exact" in shown and "lookup/s" in shown and "matched 1 contents" in shown
     assert "match exact" not in triage("match", "--device", "D").output
+
+
+def flip_bits(pdq_hex: str, n: int) -> str:
+    """The same hash with its first n bits inverted (distance exactly n)."""
+    return f"{int(pdq_hex, 16) ^ (((1 << n) - 1) << (256 - n)):064x}"
+
+
+def index_identity(workspace) -> list[tuple[str, int, int]]:
+    """Each persisted index file's name, inode and mtime: a rebuild replaces them all."""
+    folder = workspace.root / "hashlib" / "pdq-index"
+    return [(f.name, f.stat().st_ino, f.stat().st_mtime_ns) for f in sorted(folder.iterdir())]
+
+
+def near(triage, path: str) -> list[tuple[str, int]]:
+    rows = {r["path"]: r for r in map(json.loads, triage(
+        "files", "--device", "D1", "--json").output.splitlines())}
+    return sorted((m["hashset"], m["distance"]) for m in rows[path]["matches"]
+                  if m["method"] == "pdq")
+
+
+def test_pdq_index_is_rebuilt_only_when_alert_pdq_hashes_change(tmp_path, triage, workspace):
+    from tests.conftest import write
+    from triage.synthetic import encode, photo_like
+    ev = tmp_path / "ev"
+    for i in range(3):
+        write(ev, f"p{i}.jpg", encode(photo_like(100 + i, (640, 480)), "JPEG", 90))
+    triage("ingest", str(ev), "--case", "C", "--device", "D1", "--workers", "0",
+           "--no-classify")
+    rows = {r["path"]: r for r in map(json.loads, triage(
+        "files", "--device", "D1", "--json").output.splitlines())}
+    pdq_a = tmp_path / "a.pdq"
+    pdq_a.write_text(f"{flip_bits(rows['p0.jpg']['pdq'], 5)},1\n{'0' * 63}1,2\n")
+    triage("hashsets", "import", str(pdq_a), "--name", "A", "--format", "pdq",
+           "--scheme", "vic-us")
+    first = index_identity(workspace)
+    assert near(triage, "p0.jpg") == [("A", 5)]
+    md5s = tmp_path / "m.md5"
+    md5s.write_text(f"{rows['p2.jpg']['md5']}  p2.jpg\n{md5(1)}  other\n")
+    # md5-only lists: imported, re-imported with another kind, removed: the index stays.
+    triage("hashsets", "import", str(md5s), "--name", "M", "--category", "1",
+           "--scheme", "vic-us")
+    assert index_identity(workspace) == first
+    triage("hashsets", "import", str(md5s), "--name", "M", "--kind", "known-good")
+    triage("hashsets", "remove", "M")
+    triage("hashsets", "import", str(md5s), "--name", "M", "--category", "1",
+           "--scheme", "vic-us")
+    assert index_identity(workspace) == first
+    triage("match", "--device", "D1")  # near matching through the untouched index
+    assert near(triage, "p0.jpg") == [("A", 5)]
+    assert json.loads(triage("files", "--device", "D1", "--json").output.splitlines()[2])[
+        "known"] is True  # p2, by MD5
+    listed = {h["name"]: h for h in map(json.loads, triage(
+        "hashsets", "list", "--json").output.splitlines())}
+    assert (listed["A"]["pdq_count"], listed["M"]["pdq_count"]) == (2, 0)
+    # A workspace whose lists predate the PDQ count: counted from the list files once.
+    conn = sqlite3.connect(workspace.db_path)
+    conn.execute("UPDATE hashsets SET pdq_count=NULL")
+    conn.commit()
+    conn.close()
+    triage("hashsets", "remove", "M")
+    assert index_identity(workspace) == first
+    listed = {h["name"]: h for h in map(json.loads, triage(
+        "hashsets", "list", "--json").output.splitlines())}
+    assert listed["A"]["pdq_count"] == 2
+    # A PDQ list imported: rebuilt, and both lists match near.
+    pdq_b = tmp_path / "b.pdq"
+    pdq_b.write_text(f"{flip_bits(rows['p1.jpg']['pdq'], 7)},2\n")
+    triage("hashsets", "import", str(pdq_b), "--name", "B", "--format", "pdq",
+           "--scheme", "vic-us")
+    second = index_identity(workspace)
+    assert {n for n, _, _ in second} == {n for n, _, _ in first}
+    assert all(a[1:] != b[1:] for a, b in zip(first, second))
+    triage("match", "--device", "D1")
+    assert near(triage, "p0.jpg") == [("A", 5)] and near(triage, "p1.jpg") == [("B", 7)]
+    # The same PDQ list as a reference list: its hashes leave the alert index.
+    triage("hashsets", "import", str(pdq_b), "--name", "B", "--format", "pdq", "--kind",
+           "reference")
+    third = index_identity(workspace)
+    assert all(a[1:] != b[1:] for a, b in zip(second, third))
+    triage("match", "--device", "D1")
+    assert near(triage, "p1.jpg") == [] and near(triage, "p0.jpg") == [("A", 5)]
+    triage("hashsets", "remove", "A")
+    assert all(a[1:] != b[1:] for a, b in zip(third, index_identity(workspace)))
+    assert near(triage, "p0.jpg") == []

@@ -82,7 +82,9 @@ def _workspace(store: Any) -> Workspace:
 
 # -- the PDQ index ------------------------------------------------------------------------
 def _alert_lists(store: Any) -> list[dict[str, Any]]:
-    return [h for h in store.hashsets() if h["kind"] == "alert"]
+    """The alert lists that hold PDQ hashes: all the index is built from, so a list without
+    PDQ (an md5 list) never makes the persisted index stale."""
+    return store.alert_pdq_lists()
 
 
 def _index_info(lists: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
@@ -108,6 +110,16 @@ def rebuild_index(store: Any, settings: Settings | None = None) -> PdqIndex:
     index = PdqIndex.build(all_codes, meta, settings.threshold, _index_info(lists, settings))
     index.save(store.hashlib_dir / INDEX_DIR)
     return index
+
+
+def refresh_index(store: Any, settings: Settings) -> bool:
+    """Rebuild the persisted index only if the alert lists' PDQ hashes (or the settings it
+    was built with) changed since it was written. True if it was rebuilt."""
+    if PdqIndex.stored_info(store.hashlib_dir / INDEX_DIR) == _index_info(_alert_lists(store),
+                                                                          settings):
+        return False
+    rebuild_index(store, settings)
+    return True
 
 
 def load_index(store: Any, settings: Settings) -> PdqIndex:
@@ -184,7 +196,8 @@ def match_contents(store: Any, *, device_id: int | None = None,
                 bar.update(len(contents))
 
     # Near: plain PDQ from ingest, then the dihedral variants, against alert lists.
-    alert_ids = {hid for hid, h in lists.items() if h["kind"] == "alert"}
+    alert_ids = {hid for hid, h in lists.items()  # pdq_count NULL: not counted yet, maybe
+                 if h["kind"] == "alert" and h.get("pdq_count") != 0}
     pictures = [c for c in contents if c["pdq"] and (c["pdq_quality"] or 0) >= settings.min_quality]
     if alert_ids and pictures:
         index = load_index(store, settings)
@@ -230,9 +243,10 @@ def match_device(store: Any, label: str, progress: bool | None = False) -> Match
 
 def after_list_change(store: Any, hashset_id: int | None,
                       progress: bool | None = False) -> MatchReport | None:
-    """After an import (or removal): rebuild the PDQ index, re-match every content in the list."""
+    """After an import (or removal): bring the PDQ index up to date (rebuilt only if the alert
+    lists' PDQ hashes changed), re-match every content in the list."""
     settings = Settings.from_config(_workspace(store).config("matching"))
-    rebuild_index(store, settings)
+    refresh_index(store, settings)
     if hashset_id is None:
         return None
     return match_contents(store, hashset_ids=[hashset_id], settings=settings, progress=progress)

@@ -304,6 +304,19 @@ class PdqIndex:
         tmp.rename(directory)
         shutil.rmtree(old, ignore_errors=True)
 
+    @staticmethod
+    def stored_info(directory: Path) -> dict[str, Any] | None:
+        """The `info` a persisted index was saved with (what it was built from), read without
+        mapping its arrays; None when there is no readable index."""
+        try:
+            layout = json.loads((directory / "layout.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        if not all((directory / f"{name}.npy").is_file()
+                   for name in ("codes", "order", "offsets", "meta")):
+            return None
+        return layout.get("info") or {}
+
     @classmethod
     def load(cls, directory: Path) -> "PdqIndex | None":
         try:
