@@ -57,6 +57,11 @@ def import_command(ctx: click.Context, file: Path, name: str, fmt: str, kind: st
                     on_stage=lambda stage: bar.set_postfix_str(stage))
             except ListFormatError as exc:
                 raise click.ClickException(f"not imported: {exc}") from exc
+            except KeyboardInterrupt:
+                # The new version was being built aside: nothing of it is kept, the old stays.
+                click.echo(f"\ninterrupted: {name} not imported; any earlier version of it is"
+                           " unchanged. Run the same command again to import it.", err=True)
+                raise
         report = after_list_change(run.store, result.hashset["id"], progress)
         summary = result.as_dict() | {"matches": report.as_dict() if report else None}
         run.counts.update(entries=result.hashset["entry_count"],
