@@ -229,6 +229,22 @@ class ReviewStore(CoreStore):
         )
         return [dict(r) for r in rows]
 
+    def uncertain_images(self, device_id: int) -> list[dict[str, Any]]:
+        """Pictures of the device whose current decision here is 'uncertain': they have left
+        the queue, and this is where they wait for the second look the mark asks for."""
+        rows = self.conn.execute(
+            "SELECT c.id AS content_id, c.sha256, c.derivative, MIN(f.path) AS path,"
+            " x.decided_at, u.name AS decided_by"
+            " FROM decisions x JOIN contents c ON c.id=x.content_id"
+            " JOIN files f ON f.content_id=c.id AND f.device_id=x.device_id"
+            " JOIN users u ON u.id=x.user_id"
+            " WHERE x.device_id=? AND x.undone_at IS NULL AND x.category='uncertain'"
+            " AND c.derivative IS NOT NULL"
+            " GROUP BY c.id ORDER BY x.decided_at, c.id",
+            (device_id,),
+        )
+        return [dict(r) for r in rows]
+
     def content_category(self, content_id: int) -> str | None:
         """The picture's category as far as the workspace knows: a reviewer's active decision,
         else an exact list match."""
@@ -285,6 +301,50 @@ class ReviewStore(CoreStore):
             self._reset_exposure_severity(touched)
         return {"action_id": action, "content_ids": touched,
                 "rows": 1 + len(targets)}
+
+    def decide_uncertain(self, device_id: int, content_id: int, user_id: int, scheme: str,
+                         category: str, now: str) -> dict[str, Any]:
+        """The second look: a real category for a picture currently marked 'uncertain'.
+
+        The uncertain rows for the picture across the case's exhibits are closed with
+        `undone_at = now` and `decide` then records and spreads the category as for any other
+        picture; `undo_last_decision_restoring` reopens exactly those rows (same `now`).
+        """
+        with self.transaction() as c:
+            row = c.execute(
+                "SELECT category FROM decisions WHERE device_id=? AND content_id=?"
+                " AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+                (device_id, content_id)).fetchone()
+            if row is None or row[0] != "uncertain":
+                raise StoreError("this picture is not marked uncertain on this device")
+            if category == "uncertain":
+                raise StoreError("this picture is already marked uncertain")
+            c.execute(
+                "UPDATE decisions SET undone_at=? WHERE content_id=? AND category='uncertain'"
+                " AND undone_at IS NULL AND device_id IN (SELECT id FROM devices WHERE case_id="
+                " (SELECT case_id FROM devices WHERE id=?))", (now, content_id, device_id))
+            return self.decide(device_id, content_id, user_id, scheme, category, now)
+
+    def undo_last_decision_restoring(self, device_id: int, user_id: int, now: str
+                                     ) -> dict[str, Any] | None:
+        """`undo_last_decision`, and if that decision was a second look, the 'uncertain' mark it
+        replaced comes back, so the picture returns to the second-look list, not to limbo."""
+        with self.transaction() as c:
+            result = self.undo_last_decision(device_id, user_id, now)
+            if result is None:
+                return None
+            row = c.execute("SELECT decided_at FROM decisions WHERE id=?",
+                            (result["action_id"],)).fetchone()
+            ids = result["content_ids"]
+            marks = ",".join("?" * len(ids))
+            cur = c.execute(
+                f"UPDATE decisions SET undone_at=NULL WHERE category='uncertain' AND undone_at=?"
+                f" AND content_id IN ({marks}) AND device_id IN (SELECT id FROM devices WHERE"
+                f" case_id=(SELECT case_id FROM devices WHERE id=?))",
+                (row[0], *ids, device_id))
+            if cur.rowcount:
+                self._reset_exposure_severity(ids)
+        return dict(result, restored_uncertain=cur.rowcount)
 
     def _active_decision(self, device_id: int, content_id: int) -> bool:
         return self.conn.execute(

@@ -173,9 +173,22 @@ def grid(label: str) -> Any:
     show_known = request.args.get("known") == "1"
     known = store().known_matched_images(device["id"]) if show_known else []
     known_count = len(store().known_matched_images(device["id"])) if not show_known else len(known)
-    return render_template("grid.html", items=queue[:page_size], known=known,
+    show_uncertain = request.args.get("uncertain") == "1"
+    uncertain = second_look(device["id"])
+    items = uncertain if show_uncertain else queue
+    return render_template("grid.html", items=items[:page_size], known=known,
                            show_known=show_known, known_count=known_count,
+                           show_uncertain=show_uncertain, uncertain_count=len(uncertain),
                            progress=progress(device["id"], queue), **_page_context(device))
+
+
+def second_look(device_id: int) -> list[Item]:
+    """Pictures marked 'uncertain' on this device, as tiles like the queue's (same blur, reveal
+    and keys), so that another look can give them a real category."""
+    return [Item(content_id=r["content_id"], sha256=r["sha256"], path=r["path"],
+                 derivative=r["derivative"], member_content_ids=[r["content_id"]],
+                 reasons=[f"marked uncertain by {r['decided_by']}"])
+            for r in store().uncertain_images(device_id)]
 
 
 @bp.route("/review/<label>/item/<int:content_id>")
@@ -187,6 +200,10 @@ def item(label: str, content_id: int) -> Any:
     if content_id not in ids:
         if store().viewable_content(current_user()["id"], content_id) is None:  # type: ignore[index]
             abort(404)
+        if any(u["content_id"] == content_id for u in store().uncertain_images(device["id"])):
+            flash("That picture is marked uncertain; it is decided on the second-look grid.",
+                  "info")
+            return redirect(url_for("review.grid", label=label, uncertain=1))
         flash("That picture has been categorised; showing the next in the queue.", "info")
         if not ids:
             return redirect(url_for("review.grid", label=label))
@@ -288,12 +305,19 @@ def decide() -> Any:
         return jsonify(error="content_id must be an integer"), 400
     queue = device_queue(device["id"])
     entry = next((q for q in queue if q.content_id == content_id), None)
-    if entry is None:
+    uncertain = entry is None and any(u["content_id"] == content_id
+                                      for u in store().uncertain_images(device["id"]))
+    if entry is None and not uncertain:
         return jsonify(error="not in this device's queue (already categorised?)"), 409
-    cluster = list(entry.member_content_ids) if body.get("cluster") else []
     try:
-        result = store().decide(device["id"], content_id, user["id"], scheme, category,
-                                now_text(), cluster)
+        if uncertain:  # the second look: the category replaces the 'uncertain' mark
+            result = store().decide_uncertain(device["id"], content_id, user["id"], scheme,
+                                              category, now_text())
+        else:
+            assert entry is not None
+            cluster = list(entry.member_content_ids) if body.get("cluster") else []
+            result = store().decide(device["id"], content_id, user["id"], scheme, category,
+                                    now_text(), cluster)
     except StoreError as exc:
         return jsonify(error=str(exc)), 409
     return jsonify(ok=True, category=category, **result, progress=progress(device["id"]))
@@ -305,7 +329,7 @@ def undo() -> Any:
     user = current_user()
     assert user is not None
     _, device = _json_device()
-    result = store().undo_last_decision(device["id"], user["id"], now_text())
+    result = store().undo_last_decision_restoring(device["id"], user["id"], now_text())
     if result is None:
         return jsonify(error="nothing to undo"), 409
     return jsonify(ok=True, **result, progress=progress(device["id"]))
