@@ -253,7 +253,8 @@ def _stop_forkserver() -> None:
 def _cpu_seconds(who: int | None = None) -> float:
     """User + system CPU seconds of this process and its reaped children (or of `who`)."""
     whos = [who] if who is not None else [resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN]
-    return sum(resource.getrusage(w).ru_utime + resource.getrusage(w).ru_stime for w in whos)
+    usages = [resource.getrusage(w) for w in whos]
+    return sum(u.ru_utime + u.ru_stime for u in usages)
 
 
 def _run_child(flag: str, set_dir: Path, workers: int) -> dict[str, Any]:
