@@ -61,8 +61,24 @@ class Policy:
         return self.day_stop_hours if self.pattern_measure == "hours" else self.day_stop_units
 
 
+# workspace welfare.toml path -> (its text when read, the policy): the review app's gate reads
+# the policy on every page request, and parsing the TOML files was half of the gate's time.
+# Keyed on the text, not the mtime, so an edit is seen at once however coarse the file clock.
+_LOADED: dict[Path, tuple[str | None, Policy]] = {}
+
+
 def load_policy(workspace: Workspace) -> Policy:
-    return parse_policy(workspace.config("welfare"))
+    path = workspace.config_dir / "welfare.toml"
+    try:
+        text: str | None = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = None
+    cached = _LOADED.get(path)
+    if cached is not None and cached[0] == text:
+        return cached[1]
+    policy = parse_policy(workspace.config("welfare"))
+    _LOADED[path] = (text, policy)
+    return policy
 
 
 def policy_for_store(store: Any) -> Policy:
