@@ -148,6 +148,11 @@ class WelfareStore(CoreStore):
                 (user_id, rule, period, level, json.dumps(figures, sort_keys=True), now))
             return int(cur.lastrowid) if cur.rowcount else None
 
+    def welfare_alert_keys(self, user_id: int) -> set[tuple[str, str]]:
+        """(rule, period) of every alert this reviewer has, whatever its state: what is raised."""
+        return {(r[0], r[1]) for r in self.conn.execute(
+            "SELECT rule, period FROM welfare_alerts WHERE user_id=?", (user_id,))}
+
     def welfare_alert(self, alert_id: int) -> dict[str, Any]:
         row = self.conn.execute(
             "SELECT a.*, u.name AS reviewer FROM welfare_alerts a JOIN users u ON u.id=a.user_id"

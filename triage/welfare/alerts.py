@@ -36,7 +36,10 @@ def raise_for(store: Any, policy: Policy, user: dict[str, Any], now: datetime,
               result: CheckResult) -> None:
     stamp = utc(now).isoformat(timespec="seconds")
     findings = evaluate(store, policy, user, now)
+    raised = store.welfare_alert_keys(user["id"])
     for f in findings:
+        if (f.rule, f.period) in raised:  # the gate runs this on every page: no write to skip
+            continue
         alert_id = store.raise_welfare_alert(user["id"], f.rule, f.period, f.level, f.figures,
                                              stamp)
         if alert_id is not None:
@@ -58,12 +61,10 @@ def check(store: Any, policy: Policy, now: datetime, user_ids: list[int] | None 
     gate passes False so one broken mail relay cannot slow every page by its timeout.
     """
     result = CheckResult()
-    people = store.welfare_reviewers()
-    if user_ids is not None:
-        people = [p for p in people if p["id"] in user_ids]
-        known = {p["id"] for p in people}
-        people += [p for uid in user_ids if uid not in known
-                   if (p := store.welfare_person_by_id(uid)) is not None]
+    if user_ids is None:
+        people = store.welfare_reviewers()
+    else:  # the gate's case: just these people, without listing every reviewer first
+        people = [p for uid in user_ids if (p := store.welfare_person_by_id(uid)) is not None]
     for person in people:
         raise_for(store, policy, person, now, result)
     result.reviewers = len(people)
