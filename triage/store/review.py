@@ -188,33 +188,8 @@ class ReviewStore(CoreStore):
         return dict(row) if row else None
 
     # -- what is left to review ---------------------------------------------------------
-    def _has_table(self, name: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                                 (name,)).fetchone() is not None
-
-    def undecided_images(self, device_id: int) -> list[dict[str, Any]]:
-        """Unique decoded pictures of a device with no active decision and no exact match, by id.
-
-        The stand-in for `triage.queue.build_queue` while the classifier stage is absent.
-        """
-        known = ""
-        if self._has_table("matches"):
-            known = " AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.content_id=c.id AND m.near=0)"
-        rows = self.conn.execute(
-            "SELECT c.id AS content_id, c.sha256, c.derivative, MIN(f.path) AS path"
-            " FROM files f JOIN contents c ON c.id=f.content_id"
-            " WHERE f.device_id=? AND c.derivative IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM decisions x WHERE x.content_id=c.id"
-            "   AND x.device_id=f.device_id AND x.undone_at IS NULL)" + known +
-            " GROUP BY c.id ORDER BY c.id",
-            (device_id,),
-        )
-        return [dict(r) for r in rows]
-
     def known_matched_images(self, device_id: int) -> list[dict[str, Any]]:
         """Pictures exactly matched to an alert or reference list (never known-good ones)."""
-        if not self._has_table("matches"):
-            return []
         rows = self.conn.execute(
             "SELECT c.id AS content_id, c.sha256, c.derivative, MIN(f.path) AS path,"
             " MAX(m.category) AS category"
@@ -253,13 +228,10 @@ class ReviewStore(CoreStore):
             " ORDER BY id DESC LIMIT 1", (content_id,)).fetchone()
         if row:
             return str(row[0])
-        if self._has_table("matches"):
-            row = self.conn.execute(
-                "SELECT category FROM matches WHERE content_id=? AND near=0"
-                " AND category IS NOT NULL ORDER BY category LIMIT 1", (content_id,)).fetchone()
-            if row:
-                return str(row[0])
-        return None
+        row = self.conn.execute(
+            "SELECT category FROM matches WHERE content_id=? AND near=0"
+            " AND category IS NOT NULL ORDER BY category LIMIT 1", (content_id,)).fetchone()
+        return str(row[0]) if row else None
 
     # -- decisions ----------------------------------------------------------------------
     def decide(self, device_id: int, content_id: int, user_id: int, scheme: str,
@@ -308,7 +280,7 @@ class ReviewStore(CoreStore):
 
         The uncertain rows for the picture across the case's exhibits are closed with
         `undone_at = now` and `decide` then records and spreads the category as for any other
-        picture; `undo_last_decision_restoring` reopens exactly those rows (same `now`).
+        picture; `undo_last_decision` reopens exactly those rows (same `now`).
         """
         with self.transaction() as c:
             row = c.execute(
@@ -325,38 +297,23 @@ class ReviewStore(CoreStore):
                 " (SELECT case_id FROM devices WHERE id=?))", (now, content_id, device_id))
             return self.decide(device_id, content_id, user_id, scheme, category, now)
 
-    def undo_last_decision_restoring(self, device_id: int, user_id: int, now: str
-                                     ) -> dict[str, Any] | None:
-        """`undo_last_decision`, and if that decision was a second look, the 'uncertain' mark it
-        replaced comes back, so the picture returns to the second-look list, not to limbo."""
-        with self.transaction() as c:
-            result = self.undo_last_decision(device_id, user_id, now)
-            if result is None:
-                return None
-            row = c.execute("SELECT decided_at FROM decisions WHERE id=?",
-                            (result["action_id"],)).fetchone()
-            ids = result["content_ids"]
-            marks = ",".join("?" * len(ids))
-            cur = c.execute(
-                f"UPDATE decisions SET undone_at=NULL WHERE category='uncertain' AND undone_at=?"
-                f" AND content_id IN ({marks}) AND device_id IN (SELECT id FROM devices WHERE"
-                f" case_id=(SELECT case_id FROM devices WHERE id=?))",
-                (row[0], *ids, device_id))
-            if cur.rowcount:
-                self._reset_exposure_severity(ids)
-        return dict(result, restored_uncertain=cur.rowcount)
-
     def _active_decision(self, device_id: int, content_id: int) -> bool:
         return self.conn.execute(
             "SELECT 1 FROM decisions WHERE device_id=? AND content_id=? AND undone_at IS NULL",
             (device_id, content_id)).fetchone() is not None
 
     def undo_last_decision(self, device_id: int, user_id: int, now: str) -> dict[str, Any] | None:
-        """Take back the user's latest decision on this device, with everything it applied to."""
+        """Take back the user's latest decision on this device, with everything it applied to.
+
+        If that decision was a second look, the 'uncertain' marks it closed (`undone_at` = its
+        `decided_at`, see `decide_uncertain`) come back, so the picture returns to the
+        second-look list, not to limbo.
+        """
         with self.transaction() as c:
             row = c.execute(
-                "SELECT action_id FROM decisions WHERE device_id=? AND user_id=? AND via='direct'"
-                " AND undone_at IS NULL ORDER BY id DESC LIMIT 1", (device_id, user_id)).fetchone()
+                "SELECT action_id, decided_at FROM decisions WHERE device_id=? AND user_id=?"
+                " AND via='direct' AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+                (device_id, user_id)).fetchone()
             if row is None:
                 return None
             action = int(row[0])
@@ -364,8 +321,14 @@ class ReviewStore(CoreStore):
                 "SELECT DISTINCT content_id FROM decisions WHERE action_id=?", (action,))]
             c.execute("UPDATE decisions SET undone_at=? WHERE action_id=? AND undone_at IS NULL",
                       (now, action))
+            marks = ",".join("?" * len(ids))
+            restored = c.execute(
+                f"UPDATE decisions SET undone_at=NULL WHERE category='uncertain' AND undone_at=?"
+                f" AND content_id IN ({marks}) AND device_id IN (SELECT id FROM devices WHERE"
+                f" case_id=(SELECT case_id FROM devices WHERE id=?))",
+                (row[1], *ids, device_id)).rowcount
             self._reset_exposure_severity(ids)
-        return {"action_id": action, "content_ids": sorted(ids)}
+        return {"action_id": action, "content_ids": sorted(ids), "restored_uncertain": restored}
 
     def _reset_exposure_severity(self, content_ids: Iterable[int]) -> None:
         for cid in content_ids:

@@ -10,7 +10,6 @@ served is written to the audit table and sent with `Cache-Control: no-store`.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_
 from PIL import Image, ImageFilter, ImageOps
 
 from triage import __version__
+from triage.queue import QueueItem, build_queue
 from triage.store import StoreError
 from triage.web.auth import current_user, login_required
 from triage.web.context import SCHEMES, now_text, policy, store, workspace
@@ -30,40 +30,8 @@ REVIEW_ROLES = ("reviewer", "lead")
 
 
 # -- the queue ----------------------------------------------------------------------------
-@dataclass
-class Item:
-    """The fields of `triage.queue.QueueItem` the pages use (the fallback builds these)."""
-
-    content_id: int
-    sha256: str
-    path: str
-    derivative: str | None
-    score: float = 0.0
-    reasons: list[str] = field(default_factory=list)
-    cluster_size: int = 1
-    member_content_ids: list[int] = field(default_factory=list)
-    category: str | None = None
-
-
-def _queue_module() -> Any | None:
-    try:
-        import triage.queue as queue  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if exc.name == "triage.queue":
-            return None
-        raise
-    return queue if hasattr(queue, "build_queue") else None
-
-
-def device_queue(device_id: int) -> list[Any]:
-    """The classifier stage's queue when installed; until then every undecided, unmatched
-    decoded picture of the device, by id."""
-    queue = _queue_module()
-    if queue is not None:
-        return list(queue.build_queue(store(), device_id, workspace().config("priority") or None))
-    return [Item(content_id=r["content_id"], sha256=r["sha256"], path=r["path"],
-                 derivative=r["derivative"], member_content_ids=[r["content_id"]])
-            for r in store().undecided_images(device_id)]
+def device_queue(device_id: int) -> list[QueueItem]:
+    return build_queue(store(), device_id, workspace().config("priority") or None)
 
 
 def hours_left(remaining: int) -> float:
@@ -76,7 +44,7 @@ def hours_left(remaining: int) -> float:
     return remaining * float(per_item) / 3600
 
 
-def progress(device_id: int, queue: list[Any] | None = None) -> dict[str, Any]:
+def progress(device_id: int, queue: list[QueueItem] | None = None) -> dict[str, Any]:
     queue = device_queue(device_id) if queue is None else queue
     counts = store().decision_counts(device_id)
     return {"decided": sum(counts.values()), "by_category": counts, "remaining": len(queue),
@@ -171,23 +139,24 @@ def grid(label: str) -> Any:
     queue = device_queue(device["id"])
     page_size = int(policy().display("page_size", 60))
     show_known = request.args.get("known") == "1"
-    known = store().known_matched_images(device["id"]) if show_known else []
-    known_count = len(store().known_matched_images(device["id"])) if not show_known else len(known)
+    all_known = store().known_matched_images(device["id"])
     show_uncertain = request.args.get("uncertain") == "1"
     uncertain = second_look(device["id"])
     items = uncertain if show_uncertain else queue
-    return render_template("grid.html", items=items[:page_size], known=known,
-                           show_known=show_known, known_count=known_count,
+    return render_template("grid.html", items=items[:page_size],
+                           known=all_known if show_known else [],
+                           show_known=show_known, known_count=len(all_known),
                            show_uncertain=show_uncertain, uncertain_count=len(uncertain),
                            progress=progress(device["id"], queue), **_page_context(device))
 
 
-def second_look(device_id: int) -> list[Item]:
+def second_look(device_id: int) -> list[QueueItem]:
     """Pictures marked 'uncertain' on this device, as tiles like the queue's (same blur, reveal
     and keys), so that another look can give them a real category."""
-    return [Item(content_id=r["content_id"], sha256=r["sha256"], path=r["path"],
-                 derivative=r["derivative"], member_content_ids=[r["content_id"]],
-                 reasons=[f"marked uncertain by {r['decided_by']}"])
+    return [QueueItem(content_id=r["content_id"], sha256=r["sha256"], path=r["path"],
+                      derivative=r["derivative"], score=0.0,
+                      reasons=[f"marked uncertain by {r['decided_by']}"], cluster_size=1,
+                      member_content_ids=[r["content_id"]], category=None)
             for r in store().uncertain_images(device_id)]
 
 
@@ -275,7 +244,8 @@ def _blurred(path: Path, edge: int, blur_px: float, greyscale: bool) -> bytes:
 
 
 # -- decisions ----------------------------------------------------------------------------
-def _json_device() -> tuple[dict[str, Any], dict[str, Any]]:
+def _json_device() -> tuple[dict[str, Any], dict[str, Any], int]:
+    """The signed-in user, the JSON body, and its `device_id` if the user may see that device."""
     user = current_user()
     assert user is not None
     body = request.get_json(silent=True) or {}
@@ -285,15 +255,13 @@ def _json_device() -> tuple[dict[str, Any], dict[str, Any]]:
         abort(400)
     if not store().may_view_device(user["id"], device_id):
         abort(404)
-    return body, {"id": device_id}
+    return user, body, device_id
 
 
 @bp.route("/api/decide", methods=["POST"])
 @login_required(REVIEW_ROLES)
 def decide() -> Any:
-    user = current_user()
-    assert user is not None
-    body, device = _json_device()
+    user, body, device_id = _json_device()
     scheme = policy().scheme
     allowed = {c for _, c, _ in SCHEMES[scheme]}
     category = body.get("category")
@@ -303,33 +271,30 @@ def decide() -> Any:
         content_id = int(body["content_id"])
     except (KeyError, TypeError, ValueError):
         return jsonify(error="content_id must be an integer"), 400
-    queue = device_queue(device["id"])
-    entry = next((q for q in queue if q.content_id == content_id), None)
+    entry = next((q for q in device_queue(device_id) if q.content_id == content_id), None)
     uncertain = entry is None and any(u["content_id"] == content_id
-                                      for u in store().uncertain_images(device["id"]))
+                                      for u in store().uncertain_images(device_id))
     if entry is None and not uncertain:
         return jsonify(error="not in this device's queue (already categorised?)"), 409
     try:
         if uncertain:  # the second look: the category replaces the 'uncertain' mark
-            result = store().decide_uncertain(device["id"], content_id, user["id"], scheme,
+            result = store().decide_uncertain(device_id, content_id, user["id"], scheme,
                                               category, now_text())
         else:
             assert entry is not None
             cluster = list(entry.member_content_ids) if body.get("cluster") else []
-            result = store().decide(device["id"], content_id, user["id"], scheme, category,
+            result = store().decide(device_id, content_id, user["id"], scheme, category,
                                     now_text(), cluster)
     except StoreError as exc:
         return jsonify(error=str(exc)), 409
-    return jsonify(ok=True, category=category, **result, progress=progress(device["id"]))
+    return jsonify(ok=True, category=category, **result, progress=progress(device_id))
 
 
 @bp.route("/api/undo", methods=["POST"])
 @login_required(REVIEW_ROLES)
 def undo() -> Any:
-    user = current_user()
-    assert user is not None
-    _, device = _json_device()
-    result = store().undo_last_decision_restoring(device["id"], user["id"], now_text())
+    user, _, device_id = _json_device()
+    result = store().undo_last_decision(device_id, user["id"], now_text())
     if result is None:
         return jsonify(error="nothing to undo"), 409
-    return jsonify(ok=True, **result, progress=progress(device["id"]))
+    return jsonify(ok=True, **result, progress=progress(device_id))
