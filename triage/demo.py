@@ -17,6 +17,10 @@ from PIL import Image
 
 from triage.synthetic import camera_exif, encode, fake_video, photo_like
 
+# The demo accounts' shared password (`triage demo`'s reviewer, lead and welfare reviewers).
+# Documented in the README; only ever used on the generated demo workspace.
+DEMO_PASSWORD = "demo-reviewer-2026"
+
 
 @dataclass
 class DemoLayout:

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import click
 
 from triage.cli.base import command_context, emit, json_option
+from triage.demo import DEMO_PASSWORD
 from triage.store import Store
 from triage.store.review import ROLES
 from triage.workspace import Workspace
@@ -94,8 +95,6 @@ def register(cli: click.Group) -> None:
 
 
 DEMO_REVIEWER = "demo"
-# Documented in the README; only ever used on the generated demo workspace.
-DEMO_PASSWORD = "demo-reviewer-2026"
 
 
 def ensure_demo_reviewer(store: Store, case_reference: str) -> str:

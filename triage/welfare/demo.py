@@ -123,7 +123,7 @@ def seed_demo(store: Any, policy: Policy, password_hash: str, now: datetime) -> 
 
 def seed_demo_workspace(workspace: Any, store: Any) -> list[str]:
     """What `triage demo` calls: the workspace's policy, the demo password, the current time."""
-    from triage.cli.users_cmd import DEMO_PASSWORD
+    from triage.demo import DEMO_PASSWORD
     from triage.web.passwords import hash_password
     from triage.welfare.policy import load_policy
 
