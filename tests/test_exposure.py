@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.web_support import FakeClock, build_lab, content_id_of, login
+from tests.web_support import FakeClock, build_lab, content_id_of, login, signed_in
 from triage.web import create_app
 
 
@@ -15,13 +15,7 @@ from triage.web import create_app
 def env(tmp_path):
     lab = build_lab(tmp_path)
     clock = FakeClock()
-    app = create_app(lab.ws, clock=clock, testing=True)
-    client = app.test_client()
-    token = login(client, "rev1")
-
-    def post(url, **body):
-        return client.post(url, json=body, headers={"X-CSRFToken": token})
-
+    client, post = signed_in(create_app(lab.ws, clock=clock, testing=True), "rev1")
     return SimpleNamespace(lab=lab, clock=clock, client=client, post=post)
 
 

@@ -6,30 +6,16 @@ import re
 
 import pytest
 
-from tests.conftest import jpeg, write
-from tests.web_support import FakeClock, build_lab, content_id_of, login
-from triage.cli.ingest_cmd import options_from_config
-from triage.ingest import ingest
+from tests.web_support import FakeClock, add_second_exhibit, build_lab, content_id_of, signed_in
 from triage.web import create_app
 
 
 @pytest.fixture
 def env(tmp_path):
     lab = build_lab(tmp_path)
-    # A second exhibit of case C1 holding the same picture as D1's a.jpg.
-    write(tmp_path / "ev3", "Pictures/same.jpg", jpeg(101))
-    store = lab.ws.open_store()
-    try:
-        ingest(store, tmp_path / "ev3", "C1", "D1-B", options_from_config(lab.ws, 0, False))
-    finally:
-        store.close()
+    add_second_exhibit(lab, tmp_path)
     clock = FakeClock()
-    client = create_app(lab.ws, clock=clock, testing=True).test_client()
-    token = login(client, "rev1")
-
-    def post(url, **body):
-        return client.post(url, json=body, headers={"X-CSRFToken": token})
-
+    client, post = signed_in(create_app(lab.ws, clock=clock, testing=True), "rev1")
     return lab, client, post, clock
 
 

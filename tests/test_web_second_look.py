@@ -10,11 +10,9 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import jpeg, write
-from tests.web_support import PASSWORD, FakeClock, build_lab, content_id_of, login
-from triage.cli.ingest_cmd import options_from_config
+from tests.web_support import (PASSWORD, FakeClock, add_second_exhibit, build_lab, content_id_of,
+                               signed_in)
 from triage.cli.main import cli
-from triage.ingest import ingest
 from triage.web import create_app
 from triage.web.passwords import hash_password
 
@@ -24,10 +22,9 @@ def env(tmp_path):
     lab = build_lab(tmp_path)
     # A second exhibit of case C1 holding the same picture as D1's a.jpg, and a second
     # reviewer of C1 who did not make the 'uncertain' mark.
-    write(tmp_path / "ev3", "Pictures/same.jpg", jpeg(101))
+    add_second_exhibit(lab, tmp_path)
     store = lab.ws.open_store()
     try:
-        ingest(store, tmp_path / "ev3", "C1", "D1-B", options_from_config(lab.ws, 0, False))
         uid = store.add_user("rev3", "reviewer", hash_password(PASSWORD), "2026-05-01T00:00:00")
         store.assign_case(store.case_by_reference("C1")["id"], uid)
     finally:
@@ -35,16 +32,6 @@ def env(tmp_path):
     clock = FakeClock()
     app = create_app(lab.ws, clock=clock, testing=True)
     return lab, app, clock
-
-
-def _client(app, name):
-    client = app.test_client()
-    token = login(client, name)
-
-    def post(url, **body):
-        return client.post(url, json=body, headers={"X-CSRFToken": token})
-
-    return client, post
 
 
 def _tile_ids(client, url):
@@ -70,7 +57,7 @@ def _categories(lab, label, path):
 
 def test_uncertain_leaves_the_queue_and_waits_for_a_second_look(env):
     lab, app, clock = env
-    client, post = _client(app, "rev1")
+    client, post = signed_in(app, "rev1")
     cid = content_id_of(lab.ws, "D1", "DCIM/a.jpg")
     assert cid in _queue(client) and _second_look(client) == []
     assert "Needs a second look" not in client.get("/review/D1").get_data(as_text=True)
@@ -128,11 +115,11 @@ def test_uncertain_leaves_the_queue_and_waits_for_a_second_look(env):
 
 def test_another_reviewer_of_the_case_takes_the_second_look(env):
     lab, app, clock = env
-    client1, post1 = _client(app, "rev1")
+    client1, post1 = signed_in(app, "rev1")
     cid = content_id_of(lab.ws, "D1", "DCIM/p103.jpg")
     post1("/api/decide", device_id=lab.d1, content_id=cid, category="uncertain")
     clock.advance(10)
-    client3, post3 = _client(app, "rev3")
+    client3, post3 = signed_in(app, "rev3")
     assert _second_look(client3) == [cid]
     # Revealing it is recorded as exposure like any other reveal.
     r = post3("/api/exposure/start", mode="revealed", device_id=lab.d1, content_id=cid)
@@ -170,10 +157,10 @@ def test_another_reviewer_of_the_case_takes_the_second_look(env):
 
 def test_another_cases_reviewer_gets_404(env):
     lab, app, clock = env
-    _, post1 = _client(app, "rev1")
+    _, post1 = signed_in(app, "rev1")
     cid = content_id_of(lab.ws, "D1", "DCIM/a.jpg")
     post1("/api/decide", device_id=lab.d1, content_id=cid, category="uncertain")
-    client2, post2 = _client(app, "rev2")
+    client2, post2 = signed_in(app, "rev2")
     assert client2.get("/review/D1?uncertain=1").status_code == 404
     assert client2.get(f"/media/{cid}/blurred").status_code == 404
     assert client2.get(f"/review/D1/item/{cid}").status_code == 404
@@ -202,7 +189,7 @@ def test_known_toggle_lists_exact_alert_matches_not_known_good(env, tmp_path):
         r = runner.invoke(cli, ["-w", str(lab.ws.root), "hashsets", "import", str(path),
                                 "--name", name, "--kind", kind], catch_exceptions=False)
         assert r.exit_code == 0, r.output
-    client, _ = _client(app, "rev1")
+    client, _ = signed_in(app, "rev1")
     listed = content_id_of(lab.ws, "D1", "DCIM/p103.jpg")
     benign = content_id_of(lab.ws, "D1", "DCIM/p104.jpg")
     queue = _queue(client)

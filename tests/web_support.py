@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -39,8 +41,6 @@ class Lab:
 
 def build_lab(tmp_path: Path) -> Lab:
     """Two cases, one device each; D1 holds an exact duplicate and a resized near-duplicate."""
-    from tests.conftest import jpeg as _jpeg  # noqa: F401  (same generator as the other tests)
-
     ws = _ws(tmp_path)
     one = tmp_path / "ev1"
     data = jpeg(101)
@@ -71,6 +71,16 @@ def build_lab(tmp_path: Path) -> Lab:
     return Lab(ws, d1, d2, ("DCIM/a.jpg", "WhatsApp/Sent/a-copy.jpg"))
 
 
+def add_second_exhibit(lab: Lab, tmp_path: Path) -> None:
+    """A second exhibit of case C1 (D1-B) holding the same picture as D1's a.jpg."""
+    write(tmp_path / "ev3", "Pictures/same.jpg", jpeg(101))
+    store = lab.ws.open_store()
+    try:
+        ingest(store, tmp_path / "ev3", "C1", "D1-B", options_from_config(lab.ws, 0, False))
+    finally:
+        store.close()
+
+
 def _ws(tmp_path: Path) -> Workspace:
     from triage.workspace import init_workspace
 
@@ -89,6 +99,17 @@ def login(client, name: str = "rev1", password: str = PASSWORD) -> str:
     r = client.post("/login", data={"name": name, "password": password, "csrf_token": token})
     assert r.status_code == 302, r.get_data(as_text=True)
     return csrf_token(client.get("/").get_data(as_text=True))
+
+
+def signed_in(app, name: str = "rev1") -> tuple[Any, Callable[..., Any]]:
+    """A test client signed in as `name`, and `post(url, **json)` sending its CSRF token."""
+    client = app.test_client()
+    token = login(client, name)
+
+    def post(url: str, **body: Any) -> Any:
+        return client.post(url, json=body, headers={"X-CSRFToken": token})
+
+    return client, post
 
 
 def content_id_of(ws: Workspace, device: str, path: str) -> int:
