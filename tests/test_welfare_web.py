@@ -105,6 +105,13 @@ def _missing(reason: str) -> None:
     pytest.skip(f"{reason}; install with `apt-get install chromium` and `pip install playwright`")
 
 
+def _sign_in(page, base: str, name: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
 def test_break_prompt_and_day_lock_in_the_browser(lab):
     if not os.path.exists(CHROMIUM):
         _missing(f"Chromium not found at {CHROMIUM}")
@@ -125,10 +132,7 @@ def test_break_prompt_and_day_lock_in_the_browser(lab):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
             page = browser.new_page()
-            page.goto(f"{base}/login")
-            page.fill("input[name=name]", "rev2")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            _sign_in(page, base, "rev2")
             page.wait_for_url(f"{base}/")
             page.goto(f"{base}/review/D2")
             page.locator(".tile img.media").first.wait_for()
@@ -161,10 +165,7 @@ def test_break_prompt_and_day_lock_in_the_browser(lab):
             assert "lead's recorded override" in page.locator("#welfare-text").inner_text()
             # The lead's dashboard shows the lock alert with its figures.
             lead = browser.new_page()
-            lead.goto(f"{base}/login")
-            lead.fill("input[name=name]", "lee")
-            lead.fill("input[name=password]", PASSWORD)
-            lead.click("button[type=submit]")
+            _sign_in(lead, base, "lee")
             lead.goto(f"{base}/welfare/")
             section = lead.locator(f"#reviewer-{uid}")
             assert "locked for today" in section.locator("h2").inner_text()
