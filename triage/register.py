@@ -192,37 +192,22 @@ def effective_status(row: Mapping[str, Any]) -> str:
     return status
 
 
-def _find_key(cfg: Mapping[str, Any], key: str) -> Any:
-    if key in cfg:
-        return cfg[key]
-    for value in cfg.values():
-        if isinstance(value, Mapping):
-            found = _find_key(value, key)
-            if found is not None:
-                return found
-    return None
-
-
 def forecast_hours(store: Store, device_id: int, counts: Mapping[str, Any],
                    priority_config: Mapping[str, Any], backlog_config: Mapping[str, Any]
                    ) -> tuple[float, str]:
     """Review hours left on an ingested device, and how the figure was obtained.
 
     The classifier queue owns the forecast (it knows the clusters that collapse near-duplicates);
-    until it is installed, unique unseen pictures x seconds per item is the honest fallback.
+    when it cannot build one, unique unseen pictures x seconds per item is the honest fallback.
     """
+    from triage.queue import review_hours_left
+
     try:
-        from triage.queue import review_hours_left  # type: ignore[attr-defined]
-    except ImportError:
-        review_hours_left = None
-    note = ""
-    if review_hours_left is not None:
-        try:
-            return (float(review_hours_left(store, device_id, dict(priority_config))),
-                    "queue forecast")
-        except StoreError as exc:  # one device's broken list must not hide the whole backlog
-            note = f"; queue forecast unavailable: {exc}"
-    seconds = _find_key(priority_config, "seconds_per_item")
+        return (float(review_hours_left(store, device_id, dict(priority_config))),
+                "queue forecast")
+    except StoreError as exc:  # one device's broken list must not hide the whole backlog
+        note = f"; queue forecast unavailable: {exc}"
+    seconds = priority_config.get("workload", {}).get("seconds_per_item")
     source = "config/priority.toml"
     if seconds is None:
         seconds = backlog_config.get("forecast", {}).get("seconds_per_item", 6)
