@@ -137,21 +137,13 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return round(cuts[int(q) - 1], 2) if q < 100 else float(max(values))
 
 
-def _weekly_cap(welfare: Mapping[str, Any], path: str = "") -> tuple[float, str] | None:
-    """The welfare policy's weekly hours cap: `[week] alert_hours` (the level at which team
-    leads are alerted), else any numeric `*hour*` key under a `week` section or name."""
+def _weekly_cap(welfare: Mapping[str, Any]) -> tuple[float, str] | None:
+    """The welfare policy's weekly hours cap, `[week] alert_hours` (the level at which team
+    leads are alerted), when the workspace's welfare.toml sets one."""
     week = welfare.get("week")
-    if not path and isinstance(week, Mapping) and isinstance(week.get("alert_hours"), (int, float)):
-        return float(week["alert_hours"]), "config/welfare.toml week.alert_hours"
-    for key, value in welfare.items():
-        where = f"{path}.{key}" if path else key
-        if isinstance(value, Mapping):
-            found = _weekly_cap(value, where)
-            if found:
-                return found
-        elif (isinstance(value, (int, float)) and not isinstance(value, bool)
-              and "week" in where.lower() and "hour" in key.lower()):
-            return float(value), f"config/welfare.toml {where}"
+    value = week.get("alert_hours") if isinstance(week, Mapping) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value), "config/welfare.toml week.alert_hours"
     return None
 
 
