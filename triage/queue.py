@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from triage.matching import nearest_alert
 from triage.pdq_index import PdqIndex, codes_from_hex
 from triage.priority import Scored, in_cache, priority_config, score_picture, with_cluster
 from triage.store import Store
@@ -49,7 +50,7 @@ def build_queue(store: Store, device_id: int, config: dict[str, Any] | None = No
     for item in items:
         cid = int(item["content_id"])
         alert = alerts.get(cid)
-        if alert is None and cid in near:  # no matcher module: fall back to recorded matches
+        if alert is None and cid in near:  # else the near match recorded by matching
             alert = near[cid]
         scored.append(score_picture(item, cfg, scores.get(cid), alert))
     queue: list[QueueItem] = []
@@ -159,11 +160,7 @@ def _close_pairs(codes: np.ndarray, limit: int) -> list[tuple[int, int]]:
 
 def _nearest_alerts(store: Store, items: Sequence[dict[str, Any]], cfg: dict[str, Any]
                     ) -> dict[int, dict[str, Any]]:
-    """content_id -> closest alert-list PDQ within range, when the matching stage exists."""
-    try:
-        from triage.matching import nearest_alert
-    except ImportError:  # hash-list stage not installed in this build
-        return {}
+    """content_id -> closest alert-list PDQ within range."""
     min_q = int(cfg.get("cluster", {}).get("min_pdq_quality", 50))
     far = int(cfg.get("similarity", {}).get("max_distance", 70))
     by_hash: dict[str, list[int]] = {}

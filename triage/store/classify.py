@@ -2,8 +2,6 @@
 
 "Unseen" is decided here, in one place: a picture with a derivative (it decoded), not matched
 exactly to any hash list (known material or known-good), and with no active reviewer decision.
-The hash-list and review tables belong to later-built domains, so each is used only when it
-exists in this workspace.
 """
 
 from __future__ import annotations
@@ -45,21 +43,13 @@ CLASSIFY = Domain(
 
 
 class ClassifyStore(CoreStore):
-    def _table_present(self, name: str) -> bool:
-        return self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name=?", (name,)
-        ).fetchone() is not None
-
-    def _unseen_clause(self, alias: str) -> str:
+    @staticmethod
+    def _unseen_clause(alias: str) -> str:
         """SQL condition: content `alias` is neither known (exact match) nor decided."""
-        parts = []
-        if self._table_present("matches"):
-            parts.append(f"NOT EXISTS (SELECT 1 FROM matches m WHERE m.content_id={alias}.id"
-                         " AND m.near=0)")
-        if self._table_present("decisions"):
-            parts.append(f"NOT EXISTS (SELECT 1 FROM decisions dc WHERE dc.content_id={alias}.id"
-                         " AND dc.undone_at IS NULL)")
-        return " AND ".join(parts) if parts else "1=1"
+        return (f"NOT EXISTS (SELECT 1 FROM matches m WHERE m.content_id={alias}.id"
+                " AND m.near=0)"
+                f" AND NOT EXISTS (SELECT 1 FROM decisions dc WHERE dc.content_id={alias}.id"
+                " AND dc.undone_at IS NULL)")
 
     # -- classification ---------------------------------------------------------------------
     def classify_pending(self, device_id: int, model: str, weights_sha256: str | None = None
@@ -175,9 +165,7 @@ class ClassifyStore(CoreStore):
         return list(by_content.values())
 
     def near_match_categories(self, content_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """The closest near (PDQ) candidate match of each content, when hash lists exist."""
-        if not content_ids or not self._table_present("matches"):
-            return {}
+        """The closest near (PDQ) candidate match of each content."""
         out: dict[int, dict[str, Any]] = {}
         for i in range(0, len(content_ids), 500):
             chunk = list(content_ids[i : i + 500])
