@@ -18,6 +18,7 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_
 from PIL import Image, ImageFilter, ImageOps
 
 from triage import __version__
+from triage.priority import priority_config
 from triage.queue import QueueItem, build_queue
 from triage.store import StoreError
 from triage.web.auth import current_user, login_required
@@ -31,7 +32,7 @@ REVIEW_ROLES = ("reviewer", "lead")
 
 # -- the queue ----------------------------------------------------------------------------
 def device_queue(device_id: int) -> list[QueueItem]:
-    return build_queue(store(), device_id, workspace().config("priority") or None)
+    return build_queue(store(), device_id, priority_config(workspace()))
 
 
 def hours_left(remaining: int) -> float:
