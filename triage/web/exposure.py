@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+import triage.welfare as welfare
 from triage.web.auth import current_user, login_required
 from triage.web.context import now, now_text, policy, store
 
@@ -57,25 +58,16 @@ def open_intervals() -> OpenIntervals:
     return current_app.extensions["triage_open"]
 
 
-def welfare_gate(user_id: int) -> Any | None:
-    """`triage.welfare.gate` (the welfare stage) when installed; None means no gate yet."""
-    try:
-        import triage.welfare as welfare
-    except ModuleNotFoundError as exc:
-        if exc.name == "triage.welfare":
-            return None
-        raise
-    gate = getattr(welfare, "gate", None)
-    if gate is None:  # the welfare stage is being installed piecemeal: no gate yet
-        return None
-    return gate(store(), user_id, now())
+def welfare_gate(user_id: int) -> welfare.Gate:
+    """The welfare stage's answer for this reviewer now (`welfare.gate`, looked up at call time)."""
+    return welfare.gate(store(), user_id, now())
 
 
 def refused_by_welfare(user_id: int) -> str | None:
     result = welfare_gate(user_id)
-    if result is None or getattr(result, "allowed", True):
+    if result.allowed:
         return None
-    return str(getattr(result, "reason", "") or "A welfare break is due.")
+    return str(result.reason or "A welfare break is due.")
 
 
 @bp.route("/api/exposure/start", methods=["POST"])
@@ -102,11 +94,9 @@ def start() -> Any:
         if content_id is None:
             return jsonify(error="a revealed interval needs content_id"), 400
         gate = welfare_gate(user["id"])
-        if gate is not None and not getattr(gate, "allowed", True):
-            return jsonify(error=str(getattr(gate, "reason", "") or "A welfare break is due."),
-                           welfare=True), 403
-        if gate is not None and (getattr(gate, "break_due", False)
-                                 or getattr(gate, "reason", "ok") not in ("", "ok")):
+        if not gate.allowed:
+            return jsonify(error=str(gate.reason or "A welfare break is due."), welfare=True), 403
+        if gate.break_due or gate.reason not in ("", "ok"):
             notice = str(gate.reason)  # allowed, but the reviewer should see the warning
     opened = open_intervals()
     for previous in opened.of_user(user["id"], mode):
