@@ -1,4 +1,4 @@
-"""`triage users add|list|unlock|disable` and `triage assign`: who may review which case."""
+"""`triage users add|list|unlock` and `triage assign`: who may review which case."""
 
 from __future__ import annotations
 

@@ -93,11 +93,6 @@ class ReviewStore(CoreStore):
             )
             return int(cur.lastrowid)
 
-    def set_password(self, user_id: int, password_hash: str) -> None:
-        with self.transaction() as c:
-            c.execute("UPDATE users SET password_hash=?, failed_logins=0, locked_until=NULL"
-                      " WHERE id=?", (password_hash, user_id))
-
     def user_by_name(self, name: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
         return dict(row) if row else None
