@@ -228,11 +228,8 @@ def discover(dirs: Sequence[Path]) -> CardListing:
 
 # -- checking and running -------------------------------------------------------------------
 def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def verify_weights(card: ModelCard) -> Path:
