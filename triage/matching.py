@@ -21,11 +21,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import pdqhash
 from PIL import Image
 from tqdm import tqdm
 
 from triage.hashsets.categories import CategoryMap
+from triage.imaging import pdq_dihedral_hex
 from triage.pdq_index import PdqIndex, codes_from_bytes, codes_from_hex
 from triage.workspace import Workspace
 
@@ -140,14 +140,13 @@ def _dihedral(store: Any, ws: Workspace, contents: list[dict[str, Any]],
     for c in progress_bar(progress, iterable=todo, unit="pic", desc="match dihedral"):
         try:
             with Image.open(ws.derivative_dir / c["derivative"]) as im:
-                rgb = np.asarray(im.convert("RGB"))
+                rgb = im.convert("RGB")
         except (OSError, ValueError):
             continue  # a missing derivative only loses the dihedral check for this picture
-        vectors, quality = pdqhash.compute_dihedral(rgb)
-        for v, bits in enumerate(vectors):
-            pdq = np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
-            new_rows.append((c["id"], v, pdq, int(quality)))
-            have.setdefault(c["id"], []).append((pdq, int(quality)))
+        pdqs, quality = pdq_dihedral_hex(rgb)
+        for v, pdq in enumerate(pdqs):
+            new_rows.append((c["id"], v, pdq, quality))
+            have.setdefault(c["id"], []).append((pdq, quality))
     if new_rows:
         store.save_pdq_variants(new_rows)
     return have
