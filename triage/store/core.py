@@ -94,10 +94,6 @@ class CoreStore:
                     )
                 has_meta = True
 
-    def schema_versions(self) -> dict[str, int]:
-        rows = self.conn.execute("SELECT key, value FROM meta WHERE key LIKE 'schema:%'")
-        return {r["key"].split(":", 1)[1]: int(r["value"]) for r in rows}
-
     # -- audit --------------------------------------------------------------------------
     def audit_start(self, command: str, arguments: dict[str, Any], tool_version: str) -> int:
         with self.transaction() as c:

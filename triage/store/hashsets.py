@@ -241,14 +241,6 @@ class HashsetStore(CoreStore):
         finally:
             conn.close()
 
-    def list_has_pdq(self, hashset_id: int) -> bool:
-        conn = self._open_list(hashset_id)
-        try:
-            return conn.execute("SELECT 1 FROM entries WHERE pdq IS NOT NULL LIMIT 1"
-                                ).fetchone() is not None
-        finally:
-            conn.close()
-
     def alert_pdq_lists(self) -> list[dict[str, Any]]:
         """Alert lists holding at least one PDQ hash (what the PDQ index is built from), by id.
 

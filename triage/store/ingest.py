@@ -71,19 +71,6 @@ class IngestStore(CoreStore):
         )
         return {r[0] for r in rows}
 
-    def decoded_shas(self, sha256s: Iterable[str]) -> set[str]:
-        """Which of these contents already carry image results (so a worker need not decode)."""
-        out: set[str] = set()
-        batch = list(sha256s)
-        for i in range(0, len(batch), 500):
-            chunk = batch[i : i + 500]
-            q = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT sha256 FROM contents WHERE sha256 IN ({q}) AND phash IS NOT NULL", chunk
-            )
-            out.update(r[0] for r in rows)
-        return out
-
     # -- recording results --------------------------------------------------------------
     def forget_unfinished_archives(self, device_id: int, source_id: int) -> int:
         """Drop rows of archives whose expansion never finished, so a resumed run redoes them."""
