@@ -7,6 +7,7 @@ the store keys content by. All three are fed from the same buffer, so a file is 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -58,3 +59,9 @@ def digest_stream(stream: BinaryIO, limit: int | None = None,
         h.update(chunk)
         if limit is not None and h.size > limit:
             return h.digests(), h.size, True
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a whole file: the provenance recorded for an imported list or a model."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

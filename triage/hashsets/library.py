@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import threading
 from collections import Counter
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from triage.hashing import file_sha256
 from triage.hashsets import ListFormatError, detect, parser
 from triage.hashsets.categories import CategoryMap
 from triage.hashsets.entries import ParseOptions, read_head
@@ -34,14 +34,6 @@ class ImportResult:
                 "source_sha256": self.hashset["source_sha256"],
                 "replaced": self.replaced is not None,
                 "unmapped_categories": self.unmapped_categories}
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
@@ -117,10 +109,8 @@ def import_list(store: Any, path: Path, name: str, *, fmt: str = "auto", kind: s
     except ValueError as exc:
         raise ListFormatError(str(exc)) from None
     unmapped: Counter[str] = Counter()
-    pdq_count = 0
 
     def blocks() -> Iterator[EntryBlock]:
-        nonlocal pdq_count
         for block in entry_blocks(module.parse(str(path), options or ParseOptions())):
             if "category_raw" in block.values:
                 seen = Counter(block.values["category_raw"])
@@ -129,10 +119,9 @@ def import_list(store: Any, path: Path, name: str, *, fmt: str = "auto", kind: s
             for raw, n in seen.items():
                 if raw is not None and not categories.is_mapped(scheme, raw):
                     unmapped[raw] += n
-            pdq_count += block.present("pdq")
             yield block
 
     digest = file_sha256(path)
     hs, old = store.write_hashset(name, kind, fmt, scheme, str(path.absolute()), digest,
                                   prefetched(blocks()), on_stage)
-    return ImportResult(hs, old, dict(sorted(unmapped.items())), pdq_count)
+    return ImportResult(hs, old, dict(sorted(unmapped.items())), hs["pdq_count"])
