@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from triage.filetypes import HEAD_BYTES, extension_mismatch, identify
-from triage.hashing import MultiHasher, digest_bytes
+from triage.hashing import digest_bytes
 from triage.imaging import DecodeOutcome, analyse, setup_decoders
 from triage.records import FileResult
-from triage.sources import Entry, Limits, extension_of, open_evidence, oversize_result
+from triage.sources import Entry, Limits, open_evidence, oversize_result
 
 
 @dataclass(frozen=True)
@@ -125,12 +125,9 @@ def _read_file(entry: Entry, limits: Limits) -> bytes | FileResult:
         size = os.fstat(fd).st_size
         if size <= limits.in_memory_bytes:
             return f.readall()  # sized from fstat: one allocation, reads to the real end
-        head = f.read(HEAD_BYTES)
-        hasher = MultiHasher()
-        hasher.update(head)
-        result = oversize_result(entry.path, head, hasher, f, limits)
+        result = oversize_result(entry.path, f, limits)
     result.mtime, result.atime, result.ctime = entry.mtime, entry.atime, entry.ctime
     return result
 
 
-__all__ = ["WorkerConfig", "init_worker", "process_entry", "derivative_name", "extension_of"]
+__all__ = ["WorkerConfig", "init_worker", "process_entry", "derivative_name"]

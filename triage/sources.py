@@ -74,7 +74,10 @@ def display(name: str) -> str:
 
 def open_evidence(path: str | os.PathLike[str]) -> int:
     """Open read-only without following a link and, where permitted, without touching atime."""
-    flags = os.O_RDONLY | NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    return _open_noatime(path, os.O_RDONLY | NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+
+
+def _open_noatime(path: str | os.PathLike[str], flags: int) -> int:
     try:
         return os.open(path, flags | NOATIME)
     except PermissionError:
@@ -108,13 +111,7 @@ def walk_folder(root: str) -> Iterator[Entry]:
     while stack:
         directory, rel = stack.pop()
         try:
-            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | NOFOLLOW | NOATIME)
-        except PermissionError:
-            try:
-                fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | NOFOLLOW)
-            except OSError as exc:
-                yield _final(rel.rstrip("/") or ".", "unreadable", f"cannot list folder: {exc.strerror}")
-                continue
+            fd = _open_noatime(directory, os.O_RDONLY | os.O_DIRECTORY | NOFOLLOW)
         except OSError as exc:
             yield _final(rel.rstrip("/") or ".", "unreadable", f"cannot list folder: {exc.strerror}")
             continue
@@ -165,6 +162,13 @@ def unsafe_member_name(name: str) -> str | None:
     return None
 
 
+def _unsafe_override(name: str) -> tuple[str, str] | None:
+    """The status a member with an escaping name ends with (it is still read and hashed)."""
+    unsafe = unsafe_member_name(name)
+    return ("unsafe_path", f"archive member name escapes the archive root ({unsafe});"
+            " recorded, never extracted") if unsafe else None
+
+
 def archive_members(parent: str, fileobj: BinaryIO, kind: str, depth: int,
                     limits: Limits) -> Iterator[Entry]:
     """Members of a zip or tar(.gz) as entries; raises ArchiveError if the container is damaged."""
@@ -211,32 +215,23 @@ def _zip_members(parent: str, fileobj: BinaryIO, depth: int, limits: Limits) -> 
             times = {"mtime": when, "size": info.file_size}
             mode = (info.external_attr >> 16) & 0xFFFF
             if stat.S_ISLNK(mode):
-                e = _final(path, "link", "symbolic link stored in the archive; not followed")
-                e.final.size, e.final.mtime = info.file_size, when
-                yield e
+                yield _final(path, "link", "symbolic link stored in the archive; not followed",
+                             **times)
                 continue
             if info.flag_bits & 0x1:
-                e = _final(path, "encrypted", "encrypted archive member; cannot be read without"
-                           " the password")
-                e.final.size, e.final.mtime = info.file_size, when
-                yield e
+                yield _final(path, "encrypted", "encrypted archive member; cannot be read without"
+                             " the password", **times)
                 continue
-            unsafe = unsafe_member_name(info.filename)
-            override = ("unsafe_path", f"archive member name escapes the archive root ({unsafe});"
-                        " recorded, never extracted") if unsafe else None
             bomb = _bomb_reason(info.file_size, info.compress_size, limits)
             if bomb:
-                e = _final(path, "too_large", bomb)
-                e.final.size, e.final.mtime = info.file_size, when
-                yield e
+                yield _final(path, "too_large", bomb, **times)
                 continue
             try:
                 with zf.open(info) as member:
-                    yield _read_member(path, member, info.file_size, when, override, depth, limits)
+                    yield _read_member(path, member, info.file_size, when,
+                                       _unsafe_override(info.filename), depth, limits)
             except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-                e = _final(path, "corrupt", f"archive member cannot be read: {exc}")
-                e.final.size, e.final.mtime = info.file_size, when
-                yield e
+                yield _final(path, "corrupt", f"archive member cannot be read: {exc}", **times)
 
 
 def _tar_members(parent: str, fileobj: BinaryIO, depth: int, limits: Limits,
@@ -257,23 +252,18 @@ def _tar_members(parent: str, fileobj: BinaryIO, depth: int, limits: Limits,
                 continue
             path = label(ti.name)
             if ti.issym() or ti.islnk():
-                e = _final(path, "link", f"link stored in the archive to {display(ti.linkname)!r};"
-                           " not followed")
-                e.final.mtime = float(ti.mtime)
-                yield e
+                yield _final(path, "link", f"link stored in the archive to"
+                             f" {display(ti.linkname)!r}; not followed", mtime=float(ti.mtime))
                 continue
             if not ti.isreg():
-                e = _final(path, "special", "device, pipe or other special archive member")
-                e.final.mtime = float(ti.mtime)
-                yield e
+                yield _final(path, "special", "device, pipe or other special archive member",
+                             mtime=float(ti.mtime))
                 continue
-            unsafe = unsafe_member_name(ti.name)
-            override = ("unsafe_path", f"archive member name escapes the archive root ({unsafe});"
-                        " recorded, never extracted") if unsafe else None
             member = tf.extractfile(ti)
             if member is None:
                 continue
-            yield _read_member(path, member, ti.size, float(ti.mtime), override, depth, limits)
+            yield _read_member(path, member, ti.size, float(ti.mtime), _unsafe_override(ti.name),
+                               depth, limits)
     except (tarfile.TarError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ArchiveError(f"tar stream damaged after {count} members: {exc}") from exc
     finally:
@@ -283,10 +273,7 @@ def _tar_members(parent: str, fileobj: BinaryIO, depth: int, limits: Limits,
 def _read_member(path: str, member: BinaryIO, size: int, mtime: float | None,
                  override: tuple[str, str] | None, depth: int, limits: Limits) -> Entry:
     if size > limits.in_memory_bytes:
-        head = member.read(HEAD_BYTES)
-        hasher = MultiHasher()
-        hasher.update(head)
-        e = Entry(path=path, final=oversize_result(path, head, hasher, member, limits))
+        e = Entry(path=path, final=oversize_result(path, member, limits))
         e.final.mtime = mtime
         if override and e.final.status == "ok":
             e.final.status, e.final.reason = override
@@ -296,9 +283,11 @@ def _read_member(path: str, member: BinaryIO, size: int, mtime: float | None,
                  depth=depth + 1)
 
 
-def oversize_result(path: str, head: bytes, hasher: MultiHasher, stream: BinaryIO,
-                    limits: Limits) -> FileResult:
+def oversize_result(path: str, stream: BinaryIO, limits: Limits) -> FileResult:
     """Hash a file too big to hold in memory as a stream; such a picture is not decoded."""
+    head = stream.read(HEAD_BYTES)
+    hasher = MultiHasher()
+    hasher.update(head)
     digests, size, hit = digest_stream(stream, limits.max_member_bytes, hasher)
     ftype = identify(head)
     result = FileResult(path=path, extension=extension_of(path), size=size, status="ok",
