@@ -69,8 +69,7 @@ class IngestReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"device": self.device, "source": self.source, "state": self.state,
-                "files": self.counts.files, "skipped_already_done": self.counts.skipped_done,
-                "by_status": self.counts.by_status, "seconds": round(self.seconds, 2)}
+                **self.counts.as_dict(), "seconds": round(self.seconds, 2)}
 
 
 @dataclass
@@ -143,7 +142,7 @@ class Ingest:
             signal.signal(signal.SIGTERM, previous)
             self._flush()
             bar.close()
-            self.store.finish_run(run_id, state, self._counts_dict())
+            self.store.finish_run(run_id, state, self.counts.as_dict())
             if state == "completed":
                 self.store.set_device_status(self.device_id, "in review")
         return IngestReport(self.device_label, str(self.source), state, self.counts,
@@ -274,10 +273,6 @@ class Ingest:
                                     self._archive_updates)
             self._batch, self._archive_updates = [], []
         self._last_flush = time.monotonic()
-
-    def _counts_dict(self) -> dict[str, Any]:
-        return {"files": self.counts.files, "skipped_already_done": self.counts.skipped_done,
-                "by_status": self.counts.by_status}
 
     def _show_progress(self) -> bool:
         if self.options.progress is not None:

@@ -72,3 +72,8 @@ class IngestCounts:
     def add(self, status: str) -> None:
         self.files += 1
         self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """As reports and the run log show them (one spelling for both)."""
+        return {"files": self.files, "skipped_already_done": self.skipped_done,
+                "by_status": self.by_status}
