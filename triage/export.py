@@ -116,11 +116,6 @@ def _media(store: Any, device_id: int) -> Iterator[tuple[dict[str, Any], list[di
         yield groups[cid][0], groups[cid]
 
 
-def _decisions(store: Any, device_id: int) -> dict[int, dict[str, Any]]:
-    current = getattr(store, "current_decisions", None)
-    return current(device_id) if current else {}
-
-
 def effective_category(row: dict[str, Any], decision: dict[str, Any] | None
                        ) -> tuple[str | None, str | None]:
     """(category, 'list' | 'review' | None) for a content.
@@ -187,7 +182,7 @@ def write_vics(store: Any, device_label: str, out: TextIO, profile: str | None =
                                       config_path or "config/categories.toml")
     dev = store.device(device_label)
     media = list(_media(store, dev["id"]))
-    decisions = _decisions(store, dev["id"])
+    decisions = store.current_decisions(dev["id"])
     chosen = {effective_category(first, decisions.get(first["content_id"]))[0]
               for first, _ in media}
     codes.check({c for c in chosen if c is not None})
@@ -216,7 +211,7 @@ def write_csv(store: Any, device_label: str, out: TextIO) -> int:
     """One row per file; `category` is the list's category or else the reviewer's decision
     (`category_source` says which; `decided_at`/`decided_by` for a decision)."""
     dev = store.device(device_label)
-    decisions = _decisions(store, dev["id"])
+    decisions = store.current_decisions(dev["id"])
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
     n = 0

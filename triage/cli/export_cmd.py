@@ -38,8 +38,7 @@ def export_command(ctx: click.Context, device: str, fmt: str, profile: str | Non
             run.counts["profile"] = profile
 
             def write(f: TextIO) -> int:
-                return write_vics(run.store, device, f, profile, ws.config("categories"),
-                                  str(ws.config_dir / "categories.toml"))
+                return write_vics(run.store, device, f, profile)
         else:
             def write(f: TextIO) -> int:
                 return write_csv(run.store, device, f)
