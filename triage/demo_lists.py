@@ -6,18 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
+from triage.hashing import digest_bytes
 from triage.hashsets.categories import CategoryMap
 from triage.hashsets.entries import ParseOptions
 from triage.hashsets.library import import_list
+from triage.imaging import pdq_hex
 from triage.matching import MatchReport, after_list_change, match_device
 
 
 def import_demo_lists(store: Any, evidence: Path, lists_dir: Path, config: dict[str, Any],
                       device: str) -> MatchReport:
-    from triage.hashing import digest_bytes
-    from triage.imaging import pdq_hex
-    from PIL import Image
-
     lists_dir.mkdir(parents=True, exist_ok=True)
     camera = sorted((evidence / "DCIM" / "Camera").glob("IMG_2026*.jpg"))[:6]
     alert = lists_dir / "demo-alert.md5"

@@ -83,7 +83,6 @@ def demo_command(directory: Path, fresh: bool) -> None:
 def _triage_executable() -> str:
     """How the user can call triage again: `triage` if on PATH, else the venv's script."""
     import os
-    import shutil
     import sys
 
     beside = Path(sys.executable).parent / "triage"
