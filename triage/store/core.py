@@ -180,5 +180,12 @@ class CoreStore:
             c.execute("UPDATE devices SET status=? WHERE id=?", (status, device_id))
 
 
+def in_chunks(values: Sequence[Any], size: int = 500) -> Iterator[tuple[list[Any], str]]:
+    """(slice, "?,?,...") pairs for `IN (...)` queries: SQLite caps the bound parameters."""
+    for i in range(0, len(values), size):
+        chunk = list(values[i : i + size])
+        yield chunk, ",".join("?" * len(chunk))
+
+
 def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]

@@ -24,7 +24,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from triage.store.core import CoreStore, StoreError, now_iso
+from triage.store.core import CoreStore, StoreError, in_chunks, now_iso
 from triage.store.schema import Domain
 
 HASHSETS = Domain(
@@ -220,9 +220,7 @@ class HashsetStore(CoreStore):
             raise ValueError(algo)
         conn = self._open_list(hashset_id)
         try:
-            for i in range(0, len(digests), 500):
-                chunk = list(digests[i : i + 500])
-                q = ",".join("?" * len(chunk))
+            for chunk, q in in_chunks(digests):
                 yield from conn.execute(
                     f"SELECT {algo}, category_raw FROM entries WHERE {algo} IN ({q})", chunk
                 )
@@ -274,9 +272,7 @@ class HashsetStore(CoreStore):
         conn = self._open_list(hashset_id)
         try:
             out = {}
-            for i in range(0, len(entry_ids), 500):
-                chunk = [int(x) for x in entry_ids[i : i + 500]]
-                q = ",".join("?" * len(chunk))
+            for chunk, q in in_chunks([int(x) for x in entry_ids]):
                 for r in conn.execute(f"SELECT * FROM entries WHERE id IN ({q})", chunk):
                     out[r["id"]] = _entry_dict(r)
             return out
@@ -306,9 +302,7 @@ class HashsetStore(CoreStore):
 
     def pdq_variants(self, content_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
         out: dict[int, list[tuple[str, int]]] = {}
-        for i in range(0, len(content_ids), 500):
-            chunk = list(content_ids[i : i + 500])
-            q = ",".join("?" * len(chunk))
+        for chunk, q in in_chunks(content_ids):
             for r in self.conn.execute(
                 f"SELECT content_id, pdq, quality FROM content_pdq_variants"
                 f" WHERE content_id IN ({q}) ORDER BY content_id, variant", chunk
@@ -331,9 +325,7 @@ class HashsetStore(CoreStore):
         """
         with self.transaction() as c:
             hs = ",".join(str(int(h)) for h in hashset_ids) or "NULL"
-            for i in range(0, len(content_ids), 500):
-                chunk = list(content_ids[i : i + 500])
-                q = ",".join("?" * len(chunk))
+            for chunk, q in in_chunks(content_ids):
                 c.execute(f"DELETE FROM matches WHERE hashset_id IN ({hs})"
                           f" AND content_id IN ({q})", chunk)
             c.executemany(
