@@ -36,6 +36,7 @@ from numba import njit, prange
 
 WORDS = 4  # 256 bits as four uint64
 MAX_CHUNK_BITS = 24  # bucket offset tables stay <= 64 MiB per chunk
+_ARRAYS = ("codes", "order", "offsets", "meta")  # what a persisted index holds, one .npy each
 
 
 def codes_from_hex(hexes: Sequence[str]) -> np.ndarray:
@@ -293,7 +294,7 @@ class PdqIndex:
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = directory.with_name(f".{directory.name}-{uuid.uuid4().hex}")
         tmp.mkdir()
-        for name in ("codes", "order", "offsets", "meta"):
+        for name in _ARRAYS:
             np.save(tmp / f"{name}.npy", np.asarray(getattr(self, name)))
         layout = {"m": self.layout.m, "r": self.layout.r, "radius": self.layout.radius,
                   "starts": self.layout.starts, "widths": self.layout.widths, "info": self.info}
@@ -313,7 +314,7 @@ class PdqIndex:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
         if not all((directory / f"{name}.npy").is_file()
-                   for name in ("codes", "order", "offsets", "meta")):
+                   for name in _ARRAYS):
             return None
         return layout.get("info") or {}
 
@@ -324,7 +325,7 @@ class PdqIndex:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
         arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r")
-                  for name in ("codes", "order", "offsets", "meta")}
+                  for name in _ARRAYS}
         lay = Layout(layout["m"], layout["r"], layout["radius"], tuple(layout["starts"]),
                      tuple(layout["widths"]))
         return cls(lay, arrays["codes"], arrays["order"], arrays["offsets"], arrays["meta"],
