@@ -81,13 +81,9 @@ def _workspace(store: Any) -> Workspace:
 
 
 # -- the PDQ index ------------------------------------------------------------------------
-def _alert_lists(store: Any) -> list[dict[str, Any]]:
-    """The alert lists that hold PDQ hashes: all the index is built from, so a list without
-    PDQ (an md5 list) never makes the persisted index stale."""
-    return store.alert_pdq_lists()
-
-
 def _index_info(lists: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
+    """What the index was built from. `lists` are the alert lists holding PDQ hashes
+    (`store.alert_pdq_lists()`), so a list without PDQ (an md5 list) never makes it stale."""
     return {"lists": {str(h["id"]): h["source_sha256"] for h in lists},
             "min_quality": settings.min_quality, "radius": settings.threshold}
 
@@ -95,7 +91,7 @@ def _index_info(lists: list[dict[str, Any]], settings: Settings) -> dict[str, An
 def rebuild_index(store: Any, settings: Settings | None = None) -> PdqIndex:
     """Index every PDQ of every alert list (quality >= min_quality), and persist it."""
     settings = settings or Settings.from_config(_workspace(store).config("matching"))
-    lists = _alert_lists(store)
+    lists = store.alert_pdq_lists()
     codes: list[np.ndarray] = []
     metas: list[np.ndarray] = []
     for h in lists:
@@ -115,8 +111,8 @@ def rebuild_index(store: Any, settings: Settings | None = None) -> PdqIndex:
 def refresh_index(store: Any, settings: Settings) -> bool:
     """Rebuild the persisted index only if the alert lists' PDQ hashes (or the settings it
     was built with) changed since it was written. True if it was rebuilt."""
-    if PdqIndex.stored_info(store.hashlib_dir / INDEX_DIR) == _index_info(_alert_lists(store),
-                                                                          settings):
+    built_from = _index_info(store.alert_pdq_lists(), settings)
+    if PdqIndex.stored_info(store.hashlib_dir / INDEX_DIR) == built_from:
         return False
     rebuild_index(store, settings)
     return True
@@ -125,7 +121,7 @@ def refresh_index(store: Any, settings: Settings) -> bool:
 def load_index(store: Any, settings: Settings) -> PdqIndex:
     """The persisted index, rebuilt if the alert lists changed since it was written."""
     index = PdqIndex.load(store.hashlib_dir / INDEX_DIR)
-    if index is None or index.info != _index_info(_alert_lists(store), settings):
+    if index is None or index.info != _index_info(store.alert_pdq_lists(), settings):
         index = rebuild_index(store, settings)
     return index
 
