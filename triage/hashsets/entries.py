@@ -119,9 +119,7 @@ def read_head(path: str) -> str | None:
         return None
     if raw.startswith(b"SQLite format 3\x00"):
         return "SQLite format 3"
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    return raw.decode("utf-8", errors="replace")
+    return raw.removeprefix(BOM).decode("utf-8", errors="replace")
 
 
 def digest(value: Any, algo: str, where: str) -> bytes | None:

@@ -15,8 +15,8 @@ from typing import Any, BinaryIO
 
 import ijson
 
-from triage.hashsets.entries import (ListFormatError, ParseOptions, category_text, digest,
-                                     open_source, row, truthy)
+from triage.hashsets.entries import (BOM, ListFormatError, ParseOptions, category_text,
+                                     digest, open_source, read_head, row, truthy)
 
 NAME = "vics"
 DESCRIPTION = ('Project VIC / CAID VICS JSON 1.2, 1.3 ("odata.metadata") or 2.0'
@@ -57,7 +57,7 @@ def default_scheme(head: str) -> str:
 
 def _open(path: str, progress: Callable[[int], None] | None = None) -> BinaryIO:
     f = open_source(path, progress)
-    if f.read(3) != b"\xef\xbb\xbf":
+    if f.read(3) != BOM:
         f.seek(0)
     return f
 
@@ -76,8 +76,7 @@ def case_fields(path: str) -> dict[str, Any]:
 
 
 def parse(path: str, options: ParseOptions) -> Iterator[tuple[Any, ...]]:
-    with open(path, "rb") as f:
-        head = f.read(65536).removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+    head = read_head(path) or ""
     try:
         version(head)
     except ListFormatError as exc:
