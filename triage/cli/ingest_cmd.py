@@ -20,7 +20,7 @@ def options_from_config(ws: Workspace, workers: int | None, progress: bool | Non
     cfg = ws.config("ingest")
     lim = cfg.get("limits", {})
     limits = Limits(
-        in_memory_bytes=int(lim.get("in_memory_mib", 256)) << 20,
+        in_memory_bytes=int(lim.get("in_memory_mib", Limits.in_memory_bytes >> 20)) << 20,
         max_pixels=int(lim.get("max_pixels", Limits.max_pixels)),
         max_archive_depth=int(lim.get("max_archive_depth", Limits.max_archive_depth)),
         max_compression_ratio=int(lim.get("max_compression_ratio", Limits.max_compression_ratio)),
