@@ -16,9 +16,6 @@ where it stopped: pictures already scored are not scored again.
 from __future__ import annotations
 
 import os
-import signal
-import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -31,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from triage.models import ModelCard, ModelCardError, card_dirs, discover, runner_for
+from triage.progress import progress_bar, sigterm_as_interrupt
 from triage.store import Store
 
 
@@ -105,8 +103,7 @@ def classify_device(store: Store, device_label: str, derivative_dir: Path,
     if not cards:
         report.state = "no-models"
         return report
-    previous = _install_sigterm()
-    try:
+    with sigterm_as_interrupt():
         for card in cards:
             run = _classify_one(store, device["id"], device_label, Path(derivative_dir), card,
                                 options)
@@ -114,8 +111,6 @@ def classify_device(store: Store, device_label: str, derivative_dir: Path,
             if run.state == "interrupted":
                 report.state = "interrupted"
                 break
-    finally:
-        _restore_sigterm(previous)
     return report
 
 
@@ -135,8 +130,8 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
     run.already_done = store.classified_count(device_id, card.name, card.sha256)
     workers = options.threads or os.cpu_count() or 1
     batches = _split(pending, max(1, options.batch_size), workers)
-    bar = tqdm(total=len(pending), unit="pic", desc=f"classify {label} {card.name}",
-               disable=not _show_progress(options.progress), dynamic_ncols=True)
+    bar = progress_bar(options.progress, total=len(pending), unit="pic",
+                       desc=f"classify {label} {card.name}")
 
     def prepare(item: tuple[int, str]) -> tuple[int, np.ndarray | None, str | None]:
         cid, rel = item
@@ -211,20 +206,3 @@ def _record(store: Store, card: ModelCard, run: ModelRun, bar: tqdm, options: Cl
         options.on_batch(card.name, run.classified + run.failed)
 
 
-def _show_progress(progress: bool | None) -> bool:
-    return sys.stderr.isatty() if progress is None else progress
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _install_sigterm() -> Any:
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _raise_interrupt)
-
-
-def _restore_sigterm(previous: Any) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)

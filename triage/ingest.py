@@ -16,8 +16,6 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
-import signal
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tqdm import tqdm
 
 from triage.filetypes import HEAD_BYTES, identify
 from triage.process import WorkerConfig, init_worker, process_entry
+from triage.progress import progress_bar, show_progress, sigterm_as_interrupt
 from triage.records import FileResult, IngestCounts
 from triage.sources import (
     EXPANDABLE,
@@ -125,21 +123,20 @@ class Ingest:
         run_id = self.store.start_run(self.device_id, self.source_id)
         self.store.set_device_status(self.device_id, "ingesting")
         self.run_id = run_id
-        show = self._show_progress()
+        show = show_progress(self.options.progress)
         # The pre-count (names only) gives the bar its ETA; without a bar it is wasted work.
         total = count_folder(str(self.source)) if show and self.kind == "folder" else 1
-        bar = tqdm(total=total, unit="file", desc=f"ingest {self.device_label}",
-                   disable=not show, smoothing=0.05, dynamic_ncols=True)
+        bar = progress_bar(show, total=total, unit="file", desc=f"ingest {self.device_label}",
+                           smoothing=0.05)
         self.bar = bar
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         state = "interrupted"
         try:
-            self._run(done)
+            with sigterm_as_interrupt():
+                self._run(done)
             state = "completed"
         except KeyboardInterrupt:
             pass
         finally:
-            signal.signal(signal.SIGTERM, previous)
             self._flush()
             bar.close()
             self.store.finish_run(run_id, state, self.counts.as_dict())
@@ -274,11 +271,6 @@ class Ingest:
             self._batch, self._archive_updates = [], []
         self._last_flush = time.monotonic()
 
-    def _show_progress(self) -> bool:
-        if self.options.progress is not None:
-            return self.options.progress
-        return sys.stderr.isatty()
-
 
 class _Pool:
     """A process pool that can be rebuilt after a worker dies; `workers=0` runs in-process."""
@@ -315,9 +307,6 @@ def _crashed(entry: Entry) -> FileResult:
                       status="corrupt", reason="a decoder crashed on this file twice; not decoded",
                       mtime=entry.mtime, atime=entry.atime, ctime=entry.ctime)
 
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def ingest(store: Store, source: Path, case: str, device: str,

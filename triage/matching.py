@@ -15,18 +15,17 @@ decode), never from the evidence again. They are computed once per content and k
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from triage.hashsets.categories import CategoryMap
 from triage.imaging import pdq_dihedral_hex
 from triage.pdq_index import PdqIndex, codes_from_bytes, codes_from_hex
+from triage.progress import progress_bar
 from triage.workspace import Workspace
 
 INDEX_DIR = "pdq-index"
@@ -68,12 +67,6 @@ class Settings:
         return cls(int(pdq.get("threshold", 31)), int(pdq.get("near_certain", 10)),
                    int(pdq.get("min_quality", 50)), bool(pdq.get("dihedral", True)),
                    int(cfg.get("nearest", {}).get("max_distance", 70)))
-
-
-def progress_bar(progress: bool | None, **kwargs: Any) -> tqdm:
-    """A tqdm bar shown on a terminal only (progress=None), or as the user said (as ingest)."""
-    show = sys.stderr.isatty() if progress is None else progress
-    return tqdm(disable=not show, dynamic_ncols=True, smoothing=0.1, **kwargs)
 
 
 def _workspace(store: Any) -> Workspace:

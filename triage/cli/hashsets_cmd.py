@@ -11,7 +11,8 @@ from triage.hashsets import FORMATS, ListFormatError
 from triage.hashsets.categories import CategoryMap
 from triage.hashsets.entries import ParseOptions
 from triage.hashsets.library import KINDS, import_list
-from triage.matching import after_list_change, progress_bar
+from triage.matching import after_list_change
+from triage.progress import progress_bar
 
 
 @click.group("hashsets")
