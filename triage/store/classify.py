@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from triage.store.core import CoreStore, now_iso
+from triage.store.core import CoreStore, in_chunks, now_iso
 from triage.store.schema import Domain
 
 CLASSIFY = Domain(
@@ -131,9 +131,7 @@ class ClassifyStore(CoreStore):
 
     def classification_scores(self, content_ids: Sequence[int]) -> dict[int, dict[str, float]]:
         out: dict[int, dict[str, float]] = {}
-        for i in range(0, len(content_ids), 500):
-            chunk = list(content_ids[i : i + 500])
-            q = ",".join("?" * len(chunk))
+        for chunk, q in in_chunks(content_ids):
             for r in self.conn.execute(
                     f"SELECT content_id, model, score FROM classifications"
                     f" WHERE content_id IN ({q}) AND score IS NOT NULL", chunk):
@@ -167,9 +165,7 @@ class ClassifyStore(CoreStore):
     def near_match_categories(self, content_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The closest near (PDQ) candidate match of each content."""
         out: dict[int, dict[str, Any]] = {}
-        for i in range(0, len(content_ids), 500):
-            chunk = list(content_ids[i : i + 500])
-            q = ",".join("?" * len(chunk))
+        for chunk, q in in_chunks(content_ids):
             rows = self.conn.execute(
                 f"SELECT m.content_id, m.distance, m.category, h.name AS hashset"
                 f" FROM matches m JOIN hashsets h ON h.id = m.hashset_id"
