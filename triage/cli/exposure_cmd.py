@@ -9,16 +9,7 @@ from typing import Any
 import click
 
 from triage.cli.base import command_context, emit, json_option
-from triage.workspace import Workspace
-
-
-def exposure_weights(ws: Workspace) -> tuple[dict[str, float], float]:
-    """Severity weights and the blurred-time weight, from config/welfare.toml: the welfare rules
-    read the same sections, so `triage exposure` units and alert thresholds always agree."""
-    cfg = ws.config("welfare")
-    weights = {str(k): float(v) for k, v in cfg.get("severity_weights", {}).items()}
-    weights.setdefault("uncategorised", 2.0)
-    return weights, float(cfg.get("units", {}).get("blurred_weight", 0.1))
+from triage.cli.welfare_cmd import welfare_policy
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> str | None:
@@ -55,10 +46,11 @@ def exposure_command(ctx: click.Context, reviewer: str, since: str | None, per: 
     """
     with command_context(ctx, "exposure") as run:
         user = run.store.require_user(reviewer)
-        weights, blurred_weight = exposure_weights(run.workspace)
+        # The welfare rules' own weights, so `triage exposure` units and alert thresholds agree.
+        policy = welfare_policy(run)
         rows: list[dict[str, Any]] = [
             dict(r, reviewer=reviewer) for r in run.store.exposure_totals(
-                user["id"], parse_since(since), per, weights, blurred_weight)]
+                user["id"], parse_since(since), per, policy.weights, policy.blurred_weight)]
         if not as_json:
             rows = [dict(r, revealed_by_severity=", ".join(
                 f"{k} {v:g}s" for k, v in r["revealed_by_severity"].items())) for r in rows]

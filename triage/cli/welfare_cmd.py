@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from triage.cli.base import command_context, emit, emit_object, json_option
-from triage.store import StoreError
 
 ALERT_COLUMNS = ("id", "reviewer", "rule", "level", "period", "figures", "raised_at", "state",
                  "ack_by", "ack_note")
@@ -30,7 +29,8 @@ at_option = click.option("--at", "at", metavar="ISO-TIME", default=None,
                          help="Evaluate as at this time (UTC if no offset; default now).")
 
 
-def _policy(run: Any) -> Any:
+def welfare_policy(run: Any) -> Any:
+    """The workspace's welfare policy; a broken welfare.toml is a clear error, not a traceback."""
     from triage.welfare.policy import PolicyError, load_policy
 
     try:
@@ -64,7 +64,7 @@ def check_command(ctx: click.Context, at: str | None, as_json: bool) -> None:
     from triage.welfare.alerts import check
 
     with command_context(ctx, "welfare check") as run:
-        result = check(run.store, _policy(run), _at(at))
+        result = check(run.store, welfare_policy(run), _at(at))
         run.counts.update(result.as_dict())
         obj = {**result.as_dict(), "new_alerts": [_alert_row(a) for a in result.raised]}
         if as_json:
@@ -204,8 +204,8 @@ def care_command(ctx: click.Context, reviewer: str, counselling: str | None,
                                         now.isoformat(timespec="seconds"))
             from triage.welfare.alerts import check
 
-            check(run.store, _policy(run), now, user_ids=[person["id"]])
-        emit_object(care_status(run.store, _policy(run), person, now), as_json)
+            check(run.store, welfare_policy(run), now, user_ids=[person["id"]])
+        emit_object(care_status(run.store, welfare_policy(run), person, now), as_json)
 
 
 @welfare_group.command("override")
@@ -223,7 +223,7 @@ def override_command(ctx: click.Context, reviewer: str, lead: str, reason: str,
     from triage.welfare.rules import local_day
 
     with command_context(ctx, "welfare override") as run:
-        policy = _policy(run)
+        policy = welfare_policy(run)
         now = _at(at)
         person = run.store.welfare_person(reviewer)
         minutes = policy.override_minutes if minutes is None else minutes
@@ -247,7 +247,7 @@ def status_command(ctx: click.Context, reviewer: str, at: str | None, as_json: b
 
     with command_context(ctx, "welfare status") as run:
         person = run.store.welfare_person(reviewer)
-        emit_object(status(run.store, person["id"], _at(at), _policy(run)), as_json)
+        emit_object(status(run.store, person["id"], _at(at), welfare_policy(run)), as_json)
 
 
 @welfare_group.command("report")
@@ -263,7 +263,7 @@ def report_command(ctx: click.Context, html_path: Path | None, reviewer: str | N
     from triage.welfare.report import build_report, render_html
 
     with command_context(ctx, "welfare report") as run:
-        policy = _policy(run)
+        policy = welfare_policy(run)
         now = _at(at)
         report = build_report(run.store, policy, now, reviewer=reviewer)
         if html_path is not None:
