@@ -51,3 +51,8 @@ def write(root: Path, rel: str, data: bytes) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_bytes(data)
     return p
+
+
+def flip_bits(pdq_hex: str, n: int) -> str:
+    """The same PDQ hash with its first n bits inverted (distance exactly n)."""
+    return f"{int(pdq_hex, 16) ^ (((1 << n) - 1) << (256 - n)):064x}"

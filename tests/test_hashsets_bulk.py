@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import flip_bits
 from triage.hashsets import entries
 from triage.hashsets.categories import CategoryMap
 from triage.hashsets.library import import_list, prefetched
@@ -199,11 +200,6 @@ def test_import_and_match_show_a_progress_bar_only_when_asked(tmp_path, triage):
     shown = triage("match", "--device", "D", "--progress").output
     assert "match exact" in shown and "lookup/s" in shown and "matched 1 contents" in shown
     assert "match exact" not in triage("match", "--device", "D").output
-
-
-def flip_bits(pdq_hex: str, n: int) -> str:
-    """The same hash with its first n bits inverted (distance exactly n)."""
-    return f"{int(pdq_hex, 16) ^ (((1 << n) - 1) << (256 - n)):064x}"
 
 
 def index_identity(workspace) -> list[tuple[str, int, int]]:

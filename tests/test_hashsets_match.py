@@ -9,16 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import by_path, files_json, write
+from tests.conftest import by_path, files_json, flip_bits, write
 from triage.matching import nearest_alert
 from triage.pdq_index import PdqIndex, brute_range
 from triage.synthetic import encode, photo_like
-
-
-def flip_bits(pdq_hex: str, n: int) -> str:
-    """The same hash with its first n bits inverted (distance exactly n)."""
-    v = int(pdq_hex, 16) ^ (((1 << n) - 1) << (256 - n))
-    return f"{v:064x}"
 
 
 @pytest.fixture
