@@ -32,10 +32,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_ingest's generated set
 
-from triage.classify import ClassifyOptions, classify_device  # noqa: E402
-from triage.ingest import IngestOptions, ingest  # noqa: E402
-from triage.models import card_dirs, discover, runner_for  # noqa: E402
-from triage.synthetic import camera_exif, encode, photo_like  # noqa: E402
+from triage.classify.stage import ClassifyOptions, classify_device  # noqa: E402
+from triage.ingest.coordinator import IngestOptions, ingest  # noqa: E402
+from triage.classify.cards import card_dirs, discover, runner_for  # noqa: E402
+from triage.demo.synthetic import camera_exif, encode, photo_like  # noqa: E402
 from triage.workspace import init_workspace  # noqa: E402
 
 SIZES = [(1600, 1200), (2048, 1536), (1200, 1600), (1280, 960)]

@@ -24,7 +24,7 @@ and the CPU count are printed too.
 
 Why the draft-accuracy part
 ---------------------------
-Ingest decodes JPEGs at reduced size (`triage.imaging.DRAFT_SIZE`, DCT scaling) because a full
+Ingest decodes JPEGs at reduced size (`triage.media.image.DRAFT_SIZE`, DCT scaling) because a full
 decode dominates the cost. That is only acceptable if perceptual hashes barely move. For every
 JPEG (real photos; a sample of the generated set, see `--accuracy-sample`) this compares PDQ
 (Hamming bits of 256, only pictures whose full-decode PDQ quality >= 80, as PDQ's conformance
@@ -67,8 +67,10 @@ from typing import Any
 import imagehash
 from PIL import Image
 
-from triage.imaging import DRAFT_SIZE, pdq_hex, perceptual_hashes
-from triage.synthetic import camera_exif, encode, photo_like
+from triage.media.image import DRAFT_SIZE
+from triage.signals.pdq import pdq_hex
+from triage.signals.phash import perceptual_hashes
+from triage.demo.synthetic import camera_exif, encode, photo_like
 
 SET_VERSION = 1  # bump when the generated set's recipe changes (invalidates the cache)
 PNG_EVERY = 12  # one file in PNG_EVERY is a small PNG (icon, screenshot crop)
@@ -201,7 +203,7 @@ def _proc_tree_peaks(root: int) -> dict[int, int]:
 
 def ingest_child(set_dir: str, workers: int) -> None:
     """Entry point of the child process: one ingest in a fresh workspace; prints JSON."""
-    from triage.ingest import IngestOptions, ingest
+    from triage.ingest.coordinator import IngestOptions, ingest
     from triage.workspace import init_workspace
 
     peaks: dict[int, int] = {}

@@ -2,7 +2,7 @@
 """Benchmark hash-list import and PDQ matching at national-list scale.
 
 Generates lists in their real formats (md5sum text, PDQ list, VICS 2.0 JSON, NSRL v3 SQLite),
-imports each through `triage.hashsets.library.import_list` (timed, peak RSS of a child process
+imports each through `triage.match.lists.library.import_list` (timed, peak RSS of a child process
 per import), then runs PDQ queries (random, plus planted near matches at 0-40 bits) against the
 PDQ list: brute force numpy and FAISS IndexBinaryFlat (on a sample, extrapolated: a full run
 takes hours) and triage's MIH index (all queries), printing times, ratios and recall at <= 31.
@@ -80,8 +80,8 @@ def gen_nsrl(path: Path, n: int, rng: np.random.Generator) -> None:
 
 
 def _import_child(ws_root: str, path: str, name: str, fmt: str, kind: str, q: mp.Queue) -> None:
-    from triage.hashsets.categories import CategoryMap
-    from triage.hashsets.library import import_list
+    from triage.categories import CategoryMap
+    from triage.match.lists.library import import_list
     from triage.workspace import Workspace
 
     ws = Workspace(Path(ws_root))
@@ -116,7 +116,7 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true",
                     help="keep lists already generated in --dir (same seed, same content)")
     args = ap.parse_args()
-    from triage.pdq_index import PdqIndex, threads
+    from triage.signals.pdq_index import PdqIndex, threads
     from triage.workspace import init_workspace
 
     s = args.scale

@@ -30,7 +30,7 @@ def main(out: str) -> None:
     store = Workspace(ws).open_store()
     dev = store.device("DEMO-PHONE-01")
     user = store.require_user("demo")
-    from triage.queue import build_queue
+    from triage.queue.build import build_queue
 
     queue = build_queue(store, dev["id"])
     clustered = next(q for q in queue if q.cluster_size > 1)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import jpeg, write
-from triage.ingest import IngestOptions, ingest
+from triage.ingest.coordinator import IngestOptions, ingest
 from triage.store import Store
 from triage.workspace import Workspace
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from triage.cli.main import cli
-from triage.synthetic import camera_exif, encode, photo_like
+from triage.demo.synthetic import camera_exif, encode, photo_like
 from triage.workspace import Workspace, init_workspace
 
 

@@ -10,8 +10,8 @@ import zipfile
 import pytest
 
 from tests.conftest import by_path, files_json, jpeg, write
-from triage.ingest import IngestOptions, ingest
-from triage.sources import Limits
+from triage.ingest.coordinator import IngestOptions, ingest
+from triage.evidence.base import Limits
 
 
 def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.backlog_fixtures import add_user, json_lines
-from triage.backlog import overdue_ratio, percentile, rag_status, weeks_to_clear
+from triage.backlog.rank import overdue_ratio, percentile, rag_status, weeks_to_clear
 from triage.workspace import default_config
 
 CONFIG = default_config("backlog")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.backlog_fixtures import json_lines
-from triage.backlog import assess, rank
+from triage.backlog.rank import assess, rank
 from triage.workspace import default_config
 
 TODAY = date(2026, 3, 10)

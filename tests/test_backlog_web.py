@@ -4,12 +4,11 @@ does not. Skipped when the web app is not installed in this checkout."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 web = pytest.importorskip("triage.web", reason="the web app (issue 5) is not installed")
-from triage.web.passwords import hash_password  # noqa: E402
+from triage.accounts import hash_password  # noqa: E402
 
 PASSWORD = "correct horse battery"
 

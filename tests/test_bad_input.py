@@ -6,13 +6,12 @@ import hashlib
 import os
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import by_path, files_json, jpeg, write
-from triage.ingest import IngestOptions, ingest
-from triage.sources import Limits
+from triage.ingest.coordinator import IngestOptions, ingest
+from triage.evidence.base import Limits
 
 
 def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
@@ -68,7 +67,7 @@ def test_links_are_recorded_never_followed_and_loops_end(tmp_path, triage):
 
 def test_folder_seen_twice_is_a_loop_not_a_hang(tmp_path, workspace, monkeypatch):
     """A bind mount makes one folder appear at two paths with one (device, inode) identity."""
-    import triage.sources as sources
+    import triage.evidence.folder as sources
 
     src = tmp_path / "dump"
     write(src, "a/x.jpg", jpeg(1))
@@ -89,7 +88,7 @@ def test_folder_seen_twice_is_a_loop_not_a_hang(tmp_path, workspace, monkeypatch
 
 
 def test_unreadable_file_is_recorded(tmp_path, workspace, monkeypatch):
-    import triage.process as process
+    import triage.ingest.worker as process
 
     src = tmp_path / "dump"
     write(src, "locked.jpg", jpeg(1))

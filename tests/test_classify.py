@@ -13,9 +13,9 @@ from PIL import Image
 
 from tests.conftest import jpeg, write
 from tests.onnx_kit import install
-from triage.classify import ClassifyOptions, classify_device, select_cards
-from triage.models import card_dirs, discover, runner_for
-from triage.synthetic import photo_like
+from triage.classify.stage import ClassifyOptions, classify_device, select_cards
+from triage.classify.cards import card_dirs, discover, runner_for
+from triage.demo.synthetic import photo_like
 from triage.workspace import Workspace
 
 

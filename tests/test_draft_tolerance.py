@@ -13,9 +13,10 @@ import imagehash
 import pytest
 from PIL import Image
 
-from triage.imaging import DRAFT_SIZE, analyse, pdq_hex, setup_decoders
-from triage.filetypes import identify
-from triage.synthetic import camera_exif, encode, photo_like
+from triage.media.image import DRAFT_SIZE, analyse, setup_decoders
+from triage.signals.pdq import pdq_hex
+from triage.evidence.filetypes import identify
+from triage.demo.synthetic import camera_exif, encode, photo_like
 
 SIZES = [(4000, 3000), (3264, 2448), (2592, 1944), (1920, 1080), (3000, 4000)]
 
@@ -24,7 +25,7 @@ def test_pdq_reference_downsample_is_corner_aligned_nearest():
     """pdqio.cpp: larger than 512 on a side -> 512x512, output x takes input floor(x*w/512)."""
     import numpy as np
 
-    from triage.imaging import pdq_pixels
+    from triage.signals.pdq import pdq_pixels
 
     a = np.arange(1000 * 700 * 3, dtype=np.uint32).reshape(700, 1000, 3)
     out = pdq_pixels(a)
@@ -40,7 +41,7 @@ def test_pdq_pixels_of_a_pillow_image_equal_the_reference_indexing(size):
     """The fast path (Pillow affine NEAREST) picks exactly the pixels of the numpy reference."""
     import numpy as np
 
-    from triage.imaging import pdq_pixels
+    from triage.signals.pdq import pdq_pixels
 
     rgb = photo_like(7, size)
     assert np.array_equal(pdq_pixels(rgb), pdq_pixels(np.asarray(rgb)))
@@ -62,4 +63,4 @@ def test_draft_decode_stays_within_pdq_and_phash_tolerance(seed, size):
     assert bits(outcome.info.phash, str(imagehash.phash(full))) <= 4
     if full_quality >= 80:
         assert bits(outcome.info.pdq, full_pdq) <= 10
-    assert DRAFT_SIZE == 1024  # changing it needs a new measurement (see triage/imaging.py)
+    assert DRAFT_SIZE == 1024  # changing it needs a new measurement (see triage/media/image.py)

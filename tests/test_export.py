@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from tests.conftest import by_path, files_json, write
 from tests.web_support import FakeClock, build_lab, content_id_of, login
 from triage.cli.main import cli
-from triage.synthetic import encode, photo_like
+from triage.demo.synthetic import encode, photo_like
 
 NOW = "2026-05-04T09:00:00.000+00:00"
 OLD_CSV_FIELDS = ["path", "source", "md5", "sha1", "sha256", "size", "media_kind", "known",

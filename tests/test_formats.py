@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import by_path, files_json, jpeg, write
-from triage.synthetic import encode, fake_video, photo_like
+from triage.demo.synthetic import encode, fake_video, photo_like
 
 FORMATS = [("JPEG", "jpg", "jpeg"), ("PNG", "png", "png"), ("GIF", "gif", "gif"),
            ("BMP", "bmp", "bmp"), ("TIFF", "tif", "tiff"), ("WEBP", "webp", "webp"),

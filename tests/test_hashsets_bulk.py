@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import flip_bits
-from triage.hashsets import entries
-from triage.hashsets.categories import CategoryMap
-from triage.hashsets.library import import_list, prefetched
+from triage.match.lists import entries
+from triage.categories import CategoryMap
+from triage.match.lists.library import import_list, prefetched
 from triage.store.hashsets import EntryBlock
 
 
@@ -217,7 +217,7 @@ def near(triage, path: str) -> list[tuple[str, int]]:
 
 def test_pdq_index_is_rebuilt_only_when_alert_pdq_hashes_change(tmp_path, triage, workspace):
     from tests.conftest import write
-    from triage.synthetic import encode, photo_like
+    from triage.demo.synthetic import encode, photo_like
     ev = tmp_path / "ev"
     for i in range(3):
         write(ev, f"p{i}.jpg", encode(photo_like(100 + i, (640, 480)), "JPEG", 90))

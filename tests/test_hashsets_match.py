@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import by_path, files_json, flip_bits, write
-from triage.matching import nearest_alert
-from triage.pdq_index import PdqIndex, brute_range
-from triage.synthetic import encode, photo_like
+from triage.match.matcher import nearest_alert
+from triage.signals.pdq_index import PdqIndex, brute_range
+from triage.demo.synthetic import encode, photo_like
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def test_pdq_near_threshold_dihedral_and_never_categorised(tmp_path, triage, dev
     p0, p1, p2 = device["p0.jpg"]["pdq"], device["p1.jpg"]["pdq"], device["p2.jpg"]["pdq"]
     mirror_src = encode(photo_like(105, (640, 480)), "JPEG", 90)
     rot_src = encode(photo_like(106, (640, 480)), "JPEG", 90)
-    from triage.imaging import pdq_hex
+    from triage.signals.pdq import pdq_hex
     from PIL import Image
     import io
     src_pdq = [pdq_hex(Image.open(io.BytesIO(b)).convert("RGB"))[0] for b in (mirror_src, rot_src)]

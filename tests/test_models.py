@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.onnx_kit import install
-from triage.models import ModelCardError, ModelRunner, load_card
+from triage.classify.cards import ModelCardError, ModelRunner, load_card
 
 
 def tinted(rgb: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> Image.Image:

@@ -14,7 +14,7 @@ from tests.web_support import (PASSWORD, FakeClock, add_second_exhibit, build_la
                                signed_in)
 from triage.cli.main import cli
 from triage.web import create_app
-from triage.web.passwords import hash_password
+from triage.accounts import hash_password
 
 
 @pytest.fixture

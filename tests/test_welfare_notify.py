@@ -15,9 +15,9 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import jpeg, write
 from triage.cli.ingest_cmd import options_from_config
-from triage.ingest import ingest
+from triage.ingest.coordinator import ingest
 from triage.welfare import check
-from triage.welfare.demo import record_work
+from triage.demo.welfare import record_work
 from triage.welfare.notify import NOTIFIERS, notifier, safe_message
 from triage.welfare.policy import load_policy
 

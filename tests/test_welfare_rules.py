@@ -11,7 +11,7 @@ import pytest
 
 from triage.store import StoreError
 from triage.welfare import check, gate, status
-from triage.welfare.demo import record_view, record_work
+from triage.demo.welfare import record_view, record_work
 from triage.welfare.policy import PolicyError, load_policy, parse_policy
 
 MONDAY = datetime(2026, 1, 12, tzinfo=timezone.utc)  # January: Europe/London local time is UTC
@@ -337,7 +337,7 @@ def test_policy_rejects_bad_values_and_keeps_defaults(workspace):
 
 
 def test_demo_fortnight_gives_the_lead_charts_and_alerts(workspace, store, policy):
-    from triage.welfare.demo import DEMO_LEAD, DEMO_REVIEWERS, seed_demo
+    from triage.demo.welfare import DEMO_LEAD, DEMO_REVIEWERS, seed_demo
     from triage.welfare.report import build_report
 
     now = datetime(2026, 11, 23, 11, tzinfo=timezone.utc)            # a Monday morning

@@ -13,8 +13,8 @@ import pytest
 
 from tests.web_support import PASSWORD, FakeClock, build_lab, content_id_of, login
 from triage.web import create_app
-from triage.web.passwords import hash_password
-from triage.welfare.demo import record_view, record_work
+from triage.accounts import hash_password
+from triage.demo.welfare import record_view, record_work
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]

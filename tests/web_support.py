@@ -13,8 +13,8 @@ from PIL import Image
 
 from tests.conftest import jpeg, write
 from triage.cli.ingest_cmd import options_from_config
-from triage.ingest import ingest
-from triage.web.passwords import hash_password
+from triage.ingest.coordinator import ingest
+from triage.accounts import hash_password
 from triage.workspace import Workspace
 
 PASSWORD = "correct horse battery"

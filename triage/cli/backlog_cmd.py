@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from triage import backlog
+from triage.backlog import rank as backlog
 from triage.cli.base import Run, command_context, emit, emit_object, json_option
-from triage.register import today_from
+from triage.backlog.register import today_from
 
 today_option = click.option("--today", "today", hidden=True, envvar="TRIAGE_TODAY",
                             help="Pretend today is this date (tests, reproducible reports).")
@@ -64,7 +64,7 @@ def report_command(ctx: click.Context, html_file: Path | None, reviewers: int | 
 
     Each run also records today's snapshot for the trend.
     """
-    from triage.report import render_backlog_html
+    from triage.reports.device import render_backlog_html
 
     as_json = as_json or bool(ctx.parent and ctx.parent.params.get("as_json"))
     with command_context(ctx, "backlog report") as run:

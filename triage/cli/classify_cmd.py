@@ -6,10 +6,15 @@ from typing import Any
 
 import click
 
-from triage.classify import ClassifyReport, classify_device, options_from_config, select_cards
+from triage.classify.stage import (
+    ClassifyReport,
+    classify_device,
+    options_from_config,
+    select_cards,
+)
 from triage.cli.base import Run, command_context, emit_object, json_option
-from triage.models import ModelCardError
-from triage.priority import priority_config
+from triage.classify.cards import ModelCardError
+from triage.queue.priority import priority_config
 
 
 def run_classify(run: Run, device: str, **overrides: Any) -> ClassifyReport:

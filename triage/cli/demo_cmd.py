@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 
 from triage import __version__
-from triage.backlog_demo import seed_register
+from triage.demo.backlog import seed_register
 from triage.cli.ingest_cmd import options_from_config
 from triage.cli.queue_cmd import classify_and_show_top
 from triage.cli.users_cmd import ensure_demo_reviewer
-from triage.demo import build_phone_dump
-from triage.demo_lists import import_demo_lists
-from triage.ingest import ingest
-from triage.welfare.demo import seed_demo_workspace
+from triage.demo.phone import build_phone_dump
+from triage.demo.lists import import_demo_lists
+from triage.ingest.coordinator import ingest
+from triage.demo.welfare import seed_demo_workspace
 from triage.workspace import init_workspace
 
 DEMO_CASE = "DEMO-2026-001"

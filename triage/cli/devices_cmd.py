@@ -9,7 +9,14 @@ from typing import Any
 import click
 
 from triage.cli.base import command_context, emit, json_option
-from triage.register import BANDS, STATUSES, RegisterError, clean_fields, import_csv, register_view
+from triage.backlog.register import (
+    BANDS,
+    STATUSES,
+    RegisterError,
+    clean_fields,
+    import_csv,
+    register_view,
+)
 
 LIST_COLUMNS = ("label", "case_reference", "device_type", "risk_band", "status", "seized_on",
                 "next_court_date", "flags", "files", "unique_images", "known_alert",

@@ -9,8 +9,14 @@ from typing import TextIO
 import click
 
 from triage.cli.base import command_context
-from triage.export import (PROFILES, ExportError, default_profile, write_csv, write_file,
-                           write_vics)
+from triage.reports.export import (
+    PROFILES,
+    ExportError,
+    default_profile,
+    write_csv,
+    write_file,
+    write_vics,
+)
 
 
 @click.command("export")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from triage.cli.base import command_context, emit, emit_object, json_option
-from triage.priority import priority_config
-from triage.queue import workload
+from triage.queue.priority import priority_config
+from triage.queue.build import workload
 from triage.store.ingest import FILE_FIELDS
 
 TABLE_COLUMNS = ("path", "detected_type", "ext_mismatch", "size", "width", "height", "status",

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from triage.cli.base import command_context, emit, emit_object, json_option
-from triage.hashsets import FORMATS, ListFormatError
-from triage.hashsets.categories import CategoryMap
-from triage.hashsets.entries import ParseOptions
-from triage.hashsets.library import KINDS, import_list
-from triage.matching import after_list_change
+from triage.match.lists import FORMATS, ListFormatError
+from triage.categories import CategoryMap
+from triage.match.lists.entries import ParseOptions
+from triage.match.lists.library import KINDS, import_list
+from triage.match.matcher import after_list_change
 from triage.progress import progress_bar
 
 

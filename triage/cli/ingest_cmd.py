@@ -10,9 +10,10 @@ import click
 from triage.cli.base import command_context, emit_object, json_option
 from triage.cli.classify_cmd import classify_step, describe
 from triage.cli.match_cmd import describe as describe_match
-from triage.ingest import IngestOptions, SourceError, ingest
-from triage.matching import match_device
-from triage.sources import Limits
+from triage.ingest.coordinator import IngestOptions, ingest
+from triage.evidence import SourceError
+from triage.match.matcher import match_device
+from triage.evidence.base import Limits
 from triage.workspace import Workspace
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from triage.cli.base import command_context, emit_object, json_option
-from triage.matching import MatchReport, match_device
+from triage.match.matcher import MatchReport, match_device
 
 
 def describe(report: MatchReport) -> str:

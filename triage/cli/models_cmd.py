@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from triage.cli.base import command_context, emit, json_option
-from triage.models import card_dirs, check_card, discover
+from triage.classify.cards import card_dirs, check_card, discover
 
 
 @click.group("models")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from triage.cli.base import Run, command_context, emit, json_option
-from triage.priority import priority_config
-from triage.queue import QueueItem, build_queue
+from triage.queue.priority import priority_config
+from triage.queue.build import QueueItem, build_queue
 from triage.store import Store
 from triage.workspace import Workspace
 

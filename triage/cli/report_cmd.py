@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from triage.cli.base import command_context, emit_object, json_option
-from triage.report import device_report, render_device_html, write_csv
+from triage.reports.device import device_report, render_device_html, write_csv
 
 
 @click.command("report")

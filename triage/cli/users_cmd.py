@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import click
 
 from triage.cli.base import command_context, emit, json_option
-from triage.demo import DEMO_PASSWORD
+from triage.demo.phone import DEMO_PASSWORD
 from triage.store import Store
 from triage.store.review import ROLES
 from triage.workspace import Workspace
@@ -24,7 +24,7 @@ def min_password_length(ws: Workspace) -> int:
 
 def add_user(store: Store, name: str, role: str, password: str, min_length: int) -> int:
     """Python API (also used by `triage demo`)."""
-    from triage.web.passwords import hash_password
+    from triage.accounts import hash_password
 
     if len(password) < min_length:
         raise click.ClickException(f"password too short: at least {min_length} characters")
@@ -99,7 +99,7 @@ DEMO_REVIEWER = "demo"
 
 def ensure_demo_reviewer(store: Store, case_reference: str) -> str:
     """`triage demo`: a reviewer `demo` assigned to the demo case, so the pages work at once."""
-    from triage.web.passwords import hash_password
+    from triage.accounts import hash_password
 
     user = store.user_by_name(DEMO_REVIEWER)
     uid = user["id"] if user else store.add_user(DEMO_REVIEWER, "reviewer",

@@ -17,7 +17,7 @@ from flask import (Blueprint, abort, flash, g, redirect, render_template, reques
 
 from triage import __version__
 from triage.web.context import now, now_text, policy, store
-from triage.web.passwords import verify_password
+from triage.accounts import verify_password
 
 bp = Blueprint("auth", __name__)
 

@@ -10,8 +10,8 @@ from typing import Any
 from flask import Blueprint, Response, render_template_string
 from markupsafe import Markup
 
-from triage import backlog
-from triage.report import render_backlog_body
+from triage.backlog import rank as backlog
+from triage.reports.device import render_backlog_body
 from triage.web.auth import login_required
 from triage.web.context import now, store, workspace
 
@@ -38,6 +38,6 @@ def page() -> Any:
 @bp.route("/report.css")
 @login_required(role=ROLES)
 def stylesheet() -> Response:
-    css = resources.files("triage").joinpath("report_templates", "report.css").read_text(
+    css = resources.files("triage.reports").joinpath("templates", "report.css").read_text(
         encoding="utf-8")
     return Response(css, mimetype="text/css")

@@ -18,8 +18,8 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_
 from PIL import Image, ImageFilter, ImageOps
 
 from triage import __version__
-from triage.priority import priority_config
-from triage.queue import QueueItem, build_queue
+from triage.queue.priority import priority_config
+from triage.queue.build import QueueItem, build_queue
 from triage.store import StoreError
 from triage.web.auth import current_user, login_required
 from triage.web.context import SCHEMES, now_text, policy, store, workspace

@@ -3,7 +3,7 @@ drawn, open alerts and care dates. One builder serves `triage welfare report` (J
 and the lead dashboard, so the page and the offline report never disagree.
 
 Charts: bars stacked by category (colour plus a legend and value labels) with the policy caps as
-labelled dashed lines, drawn by the shared triage/charts.py.
+labelled dashed lines, drawn by the shared triage/reports/charts.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
-from triage.charts import stacked_bars
+from triage.reports.charts import stacked_bars
 from triage.welfare.policy import Policy
 from triage.welfare.rules import (
     CARE_RULES, DayFigures, add_months, assess, contract_for, day_figures, day_start_utc,

@@ -1,0 +1,1 @@
+"""Backlog: the device register and the ranking of devices waiting for examination."""

@@ -1,0 +1,43 @@
+"""Demo hash lists made from the demo's own benign generated pictures, so `triage demo` shows
+exact matches (categorised), near PDQ candidates (resized messaging copies) and known-good."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from triage.signals.crypto import digest_bytes
+from triage.categories import CategoryMap
+from triage.match.lists.entries import ParseOptions
+from triage.match.lists.library import import_list
+from triage.signals.pdq import pdq_hex
+from triage.match.matcher import MatchReport, after_list_change, match_device
+
+
+def import_demo_lists(store: Any, evidence: Path, lists_dir: Path, config: dict[str, Any],
+                      device: str) -> MatchReport:
+    lists_dir.mkdir(parents=True, exist_ok=True)
+    camera = sorted((evidence / "DCIM" / "Camera").glob("IMG_2026*.jpg"))[:6]
+    alert = lists_dir / "demo-alert.md5"
+    alert.write_text("".join(f"{digest_bytes(p.read_bytes()).md5}  {p.name}\n"
+                             for p in camera[:3]))
+    pdq = lists_dir / "demo-alert.pdq"
+    rows = []
+    for p in camera[3:6]:
+        with Image.open(p) as im:
+            rows.append(f"{pdq_hex(im.convert('RGB'))[0]},1")
+    pdq.write_text("pdq,category\n" + "\n".join(rows) + "\n")
+    good = lists_dir / "demo-known-good.md5"
+    icons = sorted(evidence.glob("Android/data/*/files/icon.png")) + [evidence / "Documents" /
+                                                                     "notes.txt"]
+    good.write_text("".join(f"{digest_bytes(p.read_bytes()).md5}  {p.name}\n" for p in icons))
+    cats = CategoryMap(config)
+    for path, name, kind in ((alert, "demo-alert", "alert"), (pdq, "demo-alert-pdq", "alert"),
+                             (good, "demo-known-good", "known-good")):
+        import_list(store, path, name, kind=kind, scheme="vic-us" if kind == "alert" else None,
+                    categories=cats,
+                    options=ParseOptions(category="1" if kind == "alert" else None))
+    after_list_change(store, None)
+    return match_device(store, device)

@@ -1,0 +1,251 @@
+"""Coordinate an ingest: walk the source, fan files out to workers, record every result.
+
+Guarantees, and how they are kept:
+- Resumable. Results are committed in batches; a resumed run skips every path already recorded.
+  An archive's row is marked `pending` until all of its members are recorded, so an archive that
+  was half expanded when the run died is forgotten and expanded again (members already recorded
+  are skipped). Results therefore equal an uninterrupted run's.
+- Bounded memory. At most `max_inflight` files (and `max_inflight_bytes` of archive members) are
+  in flight; files larger than the in-memory limit are hashed as streams.
+- Nothing lost. Every entry ends as a row with a status; a worker crash (a decoder that segfaults
+  on a hostile file) is retried once alone and then recorded as `corrupt`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+
+from triage.evidence import classify_source
+from triage.ingest.executor import Pool, crashed
+from triage.ingest.worker import WorkerConfig, process_entry
+from triage.progress import progress_bar, show_progress, sigterm_as_interrupt
+from triage.records import FileResult, IngestCounts
+from triage.evidence.archive import EXPANDABLE, ArchiveError, archive_members
+from triage.evidence.base import Entry, Limits, open_evidence
+from triage.evidence.folder import count_folder, walk_folder
+from triage.store import Store
+
+
+@dataclass
+class IngestOptions:
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    limits: Limits = field(default_factory=Limits)
+    batch_size: int = 256
+    batch_seconds: float = 2.0
+    progress: bool | None = None  # None: show a bar only on a terminal
+    derivative_dir: str | None = None
+    max_inflight_bytes: int = 512 << 20
+
+
+@dataclass
+class IngestReport:
+    device: str
+    source: str
+    state: str  # completed | interrupted
+    counts: IngestCounts
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "source": self.source, "state": self.state,
+                **self.counts.as_dict(), "seconds": round(self.seconds, 2)}
+
+
+@dataclass
+class _Archive:
+    """An archive being expanded: done once its member list is exhausted and all are recorded."""
+
+    path: str
+    parent: "_Archive | None"
+    handle: BinaryIO
+    outstanding: int = 0
+    exhausted: bool = False
+    failure: str | None = None
+    damaged: bool = False
+
+
+class Ingest:
+    def __init__(self, store: Store, source: Path, case: str, device: str,
+                 options: IngestOptions) -> None:
+        self.store = store
+        self.source = source.absolute()
+        self.options = options
+        self.kind, self.name = classify_source(self.source)
+        self.device_label = device
+        self.device_id = store.ensure_device(case, device)
+        self.source_id = store.ensure_source(self.device_id, str(self.source), self.kind, self.name)
+        self.counts = IngestCounts()
+        self._batch: list[FileResult] = []
+        self._archive_updates: list[tuple[str, str, str | None]] = []
+        self._last_flush = time.monotonic()
+        self._inflight_bytes = 0
+
+    # -- public -------------------------------------------------------------------------
+    def run(self) -> IngestReport:
+        started = time.monotonic()
+        self.store.forget_unfinished_archives(self.device_id, self.source_id)
+        done = self.store.done_paths(self.device_id, self.source_id)
+        run_id = self.store.start_run(self.device_id, self.source_id)
+        self.store.set_device_status(self.device_id, "ingesting")
+        self.run_id = run_id
+        show = show_progress(self.options.progress)
+        # The pre-count (names only) gives the bar its ETA; without a bar it is wasted work.
+        total = count_folder(str(self.source)) if show and self.kind == "folder" else 1
+        bar = progress_bar(show, total=total, unit="file", desc=f"ingest {self.device_label}",
+                           smoothing=0.05)
+        self.bar = bar
+        state = "interrupted"
+        try:
+            with sigterm_as_interrupt():
+                self._run(done)
+            state = "completed"
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._flush()
+            bar.close()
+            self.store.finish_run(run_id, state, self.counts.as_dict())
+            if state == "completed":
+                self.store.set_device_status(self.device_id, "in review")
+        return IngestReport(self.device_label, str(self.source), state, self.counts,
+                            time.monotonic() - started)
+
+    # -- the loop -----------------------------------------------------------------------
+    def _root_entries(self) -> Iterator[Entry]:
+        if self.kind == "folder":
+            yield from walk_folder(str(self.source))
+        else:
+            st = os.stat(self.source)
+            yield Entry(path=self.name, size=st.st_size, mtime=st.st_mtime, atime=st.st_atime,
+                        ctime=st.st_ctime, fs_path=str(self.source))
+
+    def _run(self, done: set[str]) -> None:
+        workers = self.options.workers
+        config = WorkerConfig(self.options.limits, self.options.derivative_dir,
+                              crash_on=os.environ.get("TRIAGE_FAULT_CRASH_ON") or None)
+        pool = Pool(workers, config)
+        stack: list[tuple[Iterator[Entry], _Archive | None]] = [(self._root_entries(), None)]
+        inflight: dict[Future[FileResult], tuple[Entry, _Archive | None, int]] = {}
+        retry: list[tuple[Entry, _Archive | None, int]] = []
+        max_inflight = max(2, workers * 4)
+        try:
+            while stack or inflight or retry:
+                if retry and not inflight:
+                    # After a worker died, suspects run one at a time so the guilty file is
+                    # the one that breaks the pool again, not whatever shared the pool with it.
+                    entry, node, attempt = retry.pop()
+                    inflight[pool.submit(entry)] = (entry, node, attempt)
+                while (not retry and stack and len(inflight) < max_inflight
+                       and self._inflight_bytes < self.options.max_inflight_bytes):
+                    gen, node = stack[-1]
+                    try:
+                        entry = next(gen)
+                    except StopIteration:
+                        stack.pop()
+                        if node is not None:
+                            node.exhausted = True
+                            self._maybe_complete(node)
+                        continue
+                    except ArchiveError as exc:
+                        stack.pop()
+                        assert node is not None
+                        node.failure, node.damaged, node.exhausted = str(exc), exc.damaged, True
+                        self._maybe_complete(node)
+                        continue
+                    if node is not None:
+                        self.bar.total += 1
+                    if entry.path in done:
+                        self.counts.skipped_done += 1
+                        self.bar.update()
+                        continue
+                    if node is not None:
+                        node.outstanding += 1
+                    if entry.final is not None:
+                        self._handle(entry.final, entry, node, stack)
+                        continue
+                    if pool.inline:
+                        self._handle(process_entry(entry), entry, node, stack)
+                        continue
+                    self._inflight_bytes += len(entry.data or b"")
+                    inflight[pool.submit(entry)] = (entry, node, 0)
+                if inflight:
+                    finished, _ = wait(list(inflight), timeout=1.0, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        entry, node, attempt = inflight.pop(fut)
+                        self._inflight_bytes -= len(entry.data or b"")
+                        try:
+                            result = fut.result()
+                        except BrokenProcessPool:
+                            pool.restart()
+                            if attempt >= 1 and not inflight:
+                                result = crashed(entry)
+                            else:
+                                retry.append((entry, node, attempt + 1))
+                                continue
+                        self._handle(result, entry, node, stack)
+                self._maybe_flush()
+        finally:
+            pool.shutdown()
+            for _gen, node in stack:
+                if node is not None:
+                    node.handle.close()
+
+    def _handle(self, result: FileResult, entry: Entry, node: _Archive | None,
+                stack: list[tuple[Iterator[Entry], _Archive | None]]) -> None:
+        self._batch.append(result)
+        self.counts.add(result.status)
+        self.bar.update()
+        if (result.detected_type in EXPANDABLE and result.sha256 is not None
+                and entry.depth < self.options.limits.max_archive_depth):
+            result.archive_state = "pending"
+            handle: BinaryIO
+            if entry.data is not None:
+                handle = io.BytesIO(entry.data)
+            else:
+                assert entry.fs_path is not None
+                handle = os.fdopen(open_evidence(entry.fs_path), "rb")
+            archive = _Archive(result.path, node, handle)
+            stack.append((archive_members(result.path, handle, result.detected_type, entry.depth,
+                                          self.options.limits), archive))
+            return
+        if node is not None:
+            node.outstanding -= 1
+            self._maybe_complete(node)
+
+    def _maybe_complete(self, node: _Archive) -> None:
+        while node is not None and node.exhausted and node.outstanding == 0:
+            node.handle.close()
+            state = ("damaged" if node.damaged else "not_expanded") if node.failure else "done"
+            self._archive_updates.append((node.path, state, node.failure))
+            parent = node.parent
+            if parent is None:
+                return
+            parent.outstanding -= 1
+            node = parent
+
+    # -- recording ----------------------------------------------------------------------
+    def _maybe_flush(self) -> None:
+        if (len(self._batch) >= self.options.batch_size
+                or time.monotonic() - self._last_flush > self.options.batch_seconds):
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch or self._archive_updates:
+            self.store.record_files(self.device_id, self.source_id, self.run_id, self._batch,
+                                    self._archive_updates)
+            self._batch, self._archive_updates = [], []
+        self._last_flush = time.monotonic()
+
+
+def ingest(store: Store, source: Path, case: str, device: str,
+           options: IngestOptions | None = None) -> IngestReport:
+    """Python API: ingest SOURCE as DEVICE of CASE into `store`; safe to call again to resume."""
+    return Ingest(store, source, case, device, options or IngestOptions()).run()

@@ -1,0 +1,133 @@
+"""What a worker does with one file: read it once, hash it, identify it, decode it if a picture.
+
+Runs in worker processes (or in-process with `workers=0`), so it holds no database handle: it
+returns a FileResult and, for pictures, writes the derivative image into the workspace's
+derivative folder (content-addressed by SHA-256, written atomically so a kill leaves no half file).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from triage.evidence.filetypes import HEAD_BYTES, extension_mismatch, identify
+from triage.signals.crypto import digest_bytes
+from triage.media.image import DecodeOutcome, analyse, setup_decoders
+from triage.records import FileResult
+from triage.evidence.base import Entry, Limits, open_evidence, oversize_result
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    limits: Limits
+    derivative_dir: str | None  # None: do not keep derivatives (benchmarks of hashing alone)
+    # Fault injection for the crash-isolation test: a worker handed a path ending with this
+    # dies as a segfaulting native decoder would. Set only from TRIAGE_FAULT_CRASH_ON.
+    crash_on: str | None = None
+
+
+_config: WorkerConfig | None = None
+# Decode results of contents this worker has already decoded: a duplicate is not decoded again.
+_decoded: "OrderedDict[str, DecodeOutcome]" = OrderedDict()
+_DECODED_MAX = 20_000
+
+
+def init_worker(config: WorkerConfig, ignore_sigint: bool = True) -> None:
+    global _config
+    _config = config
+    _decoded.clear()
+    setup_decoders()
+    if ignore_sigint:
+        # Ctrl-C is the coordinator's to handle: it records what finished, then stops us.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def process_entry(entry: Entry) -> FileResult:
+    assert _config is not None, "init_worker() first"
+    limits = _config.limits
+    if _config.crash_on and entry.path.endswith(_config.crash_on):
+        os._exit(70)
+    if entry.data is not None:
+        data = entry.data
+    else:
+        try:
+            data_or_result = _read_file(entry, limits)
+        except OSError as exc:
+            return FileResult(path=entry.path, extension=entry.extension, size=entry.size,
+                              status="unreadable", reason=f"cannot read: {exc.strerror or exc}",
+                              mtime=entry.mtime, atime=entry.atime, ctime=entry.ctime)
+        if isinstance(data_or_result, FileResult):
+            return data_or_result
+        data = data_or_result
+    result = describe_bytes(entry, data)
+    if entry.override and result.status == "ok":
+        result.status, result.reason = entry.override
+    return result
+
+
+def describe_bytes(entry: Entry, data: bytes) -> FileResult:
+    assert _config is not None
+    ftype = identify(data[:HEAD_BYTES])
+    digests = digest_bytes(data)
+    result = FileResult(
+        path=entry.path, extension=entry.extension, size=len(data), status="ok",
+        mtime=entry.mtime, atime=entry.atime, ctime=entry.ctime,
+        detected_type=ftype.name, media_kind=ftype.kind,
+        ext_mismatch=extension_mismatch(ftype, entry.extension),
+        md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256,
+    )
+    if not data:
+        result.status, result.reason = "empty", "zero-byte file"
+        return result
+    if ftype.kind != "image":
+        return result
+    outcome = _decoded.get(digests.sha256)
+    if outcome is None:
+        outcome = analyse(data, ftype, _config.limits.max_pixels,
+                          want_derivative=_config.derivative_dir is not None)
+        if outcome.derivative is not None:
+            result.derivative = _save_derivative(digests.sha256, outcome.derivative)
+            outcome.derivative = None  # keep only the path in the cache
+        _decoded[digests.sha256] = outcome
+        if len(_decoded) > _DECODED_MAX:
+            _decoded.popitem(last=False)
+    elif outcome.info is not None and _config.derivative_dir is not None:
+        result.derivative = derivative_name(digests.sha256)
+    result.status, result.reason, result.image = outcome.status, outcome.reason, outcome.info
+    return result
+
+
+def derivative_name(sha256: str) -> str:
+    return f"{sha256[:2]}/{sha256}.jpg"
+
+
+def _save_derivative(sha256: str, jpeg: bytes) -> str:
+    assert _config is not None and _config.derivative_dir is not None
+    name = derivative_name(sha256)
+    target = Path(_config.derivative_dir) / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(jpeg)
+        os.replace(tmp, target)
+    return name
+
+
+def _read_file(entry: Entry, limits: Limits) -> bytes | FileResult:
+    assert entry.fs_path is not None
+    fd = open_evidence(entry.fs_path)
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        size = os.fstat(fd).st_size
+        if size <= limits.in_memory_bytes:
+            return f.readall()  # sized from fstat: one allocation, reads to the real end
+        result = oversize_result(entry.path, f, limits)
+    result.mtime, result.atime, result.ctime = entry.mtime, entry.atime, entry.ctime
+    return result
+
+
+__all__ = ["WorkerConfig", "init_worker", "process_entry", "derivative_name"]

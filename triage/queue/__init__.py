@@ -1,0 +1,1 @@
+"""Queue: the priority of each unseen picture and the device's review queue."""

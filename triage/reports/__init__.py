@@ -1,0 +1,1 @@
+"""Reports: the device report, the backlog report, VICS/CSV export and the charts they draw."""

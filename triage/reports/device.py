@@ -1,0 +1,208 @@
+"""Reports people put before others: the per-device report for investigators (and court), and
+the HTML of the backlog performance framework.
+
+Every count in the device report is derived from one list of rows (one per unique picture, from
+the store), which is also the CSV written alongside, so the printed figures and the schedule
+cannot disagree. Pictures are never shown unless asked, and then only blurred and greyscale.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from triage import __version__
+from triage.reports import charts
+from triage.backlog.register import effective_status
+from triage.store import Store, now_iso
+from triage.store.backlog import severity_rank
+
+CSV_FIELDS = ("path", "copies", "sha256", "sha1", "md5", "width", "height", "category",
+              "category_source", "known_lists", "known_good", "decided_by", "exif_make",
+              "exif_model", "exif_datetime_original", "exif_gps", "first_generation_candidate")
+THUMBNAIL_LIMIT = 200
+
+
+def _env() -> Environment:
+    env = Environment(loader=PackageLoader("triage.reports", "templates"),
+                      autoescape=select_autoescape(["html"]), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters["num"] = charts.fmt
+    return env
+
+
+def scheme_of(category: str) -> str:
+    if category in ("A", "B", "C"):
+        return "UK"
+    if category.isdigit():
+        return "VIC"
+    return ""
+
+
+def _image_row(img: Mapping[str, Any]) -> dict[str, Any]:
+    """Category: a reviewer's active decision stands over the list's (it is the latest grading);
+    the source says whether the picture was known to a list."""
+    known = img["known_category"]
+    decided = img["decided_category"]
+    category = decided or known
+    source = ("known" if known is not None else "reviewed" if decided is not None
+              else "known-good" if img["known_good"] else "not categorised")
+    first_gen = bool(img["exif_make"] or img["exif_model"])
+    return {"content_id": img["content_id"], "path": img["path"], "copies": img["copies"],
+            "sha256": img["sha256"], "sha1": img["sha1"], "md5": img["md5"],
+            "width": img["width"], "height": img["height"], "category": category,
+            "category_source": source, "known_lists": "; ".join(img["known_lists"]),
+            "known_good": img["known_good"], "decided_by": img["decided_by"],
+            "exif_make": img["exif_make"], "exif_model": img["exif_model"],
+            "exif_datetime_original": img["exif_datetime_original"],
+            "exif_gps": bool(img["exif_gps"]), "first_generation_candidate": first_gen,
+            "derivative": img["derivative"]}
+
+
+def device_report(store: Store, label: str) -> dict[str, Any]:
+    """The per-device report as one JSON-able object; `images` holds the CSV rows."""
+    dev = store.device(label)
+    reg = next((r for r in store.register_rows() if r["device_id"] == dev["id"]), {})
+    summary = store.device_summary(dev["id"])
+    images = [_image_row(i) for i in store.report_images(dev["id"])]
+    per_cat: dict[str, dict[str, int]] = {}
+    for img in images:
+        if img["category"] is None:
+            continue
+        slot = per_cat.setdefault(img["category"], {"known": 0, "reviewed": 0, "total": 0})
+        slot["known" if img["category_source"] == "known" else "reviewed"] += 1
+        slot["total"] += 1
+    categories = [{"category": k, "scheme": scheme_of(k)} | v
+                  for k, v in sorted(per_cat.items(), key=lambda kv: severity_rank(kv[0]))]
+    sources = Counter(i["category_source"] for i in images)
+    first_gen = [i for i in images if i["first_generation_candidate"]]
+    cameras = Counter(f"{i['exif_make'] or ''} {i['exif_model'] or ''}".strip() for i in first_gen)
+    exposure = store.exposure_for_device(dev["id"])
+    decided = store.decisions_by_reviewer(dev["id"])
+    reviewers = {e["reviewer"]: {"reviewer": e["reviewer"], "views": e["views"],
+                                 "revealed": e["revealed"], "hours": round(e["seconds"] / 3600, 2),
+                                 "first": e["first"], "last": e["last"], "decisions": 0}
+                 for e in exposure}
+    for who, n in decided.items():
+        reviewers.setdefault(who, {"reviewer": who, "views": 0, "revealed": 0, "hours": 0.0,
+                                   "first": None, "last": None, "decisions": 0})["decisions"] = n
+    audit = store.audit_for_device(label)
+    return {
+        "device": dev["label"], "case": dev["case_reference"],
+        "status": effective_status({"register_status": reg.get("register_status"),
+                                    "pipeline_status": dev["status"]}),
+        "device_type": reg.get("device_type"), "seized_on": reg.get("seized_on"),
+        "risk_band": reg.get("risk_band"),
+        "tool_version": __version__, "generated_at": now_iso(),
+        "files": summary["files"], "image_files": summary["image_files"],
+        "unique_images": summary["unique_images"], "by_status": summary["by_status"],
+        "duplicates": {"duplicate_files": summary["duplicate_files"],
+                       "images_with_copies": sum(1 for i in images if i["copies"] > 1),
+                       "max_copies": max((i["copies"] for i in images), default=0)},
+        "categories": categories,
+        "categorised": {"known": sources["known"], "reviewed": sources["reviewed"],
+                        "known_good": sources["known-good"],
+                        "not_categorised": sources["not categorised"]},
+        "first_generation": {"candidates": len(first_gen),
+                             "with_gps": sum(1 for i in first_gen if i["exif_gps"]),
+                             "cameras": dict(cameras.most_common())},
+        "reviewers": sorted(reviewers.values(), key=lambda r: r["reviewer"] or ""),
+        "review_hours": round(sum(r["hours"] for r in reviewers.values()), 2),
+        "lists": store.hashsets_used(dev["id"]),
+        "audit": {"entries": len(audit),
+                  "commands": dict(Counter(a["command"] for a in audit).most_common()),
+                  "first": audit[0]["started_at"] if audit else None,
+                  "last": audit[-1]["started_at"] if audit else None,
+                  "users": sorted({a["os_user"] for a in audit}),
+                  "tool_versions": sorted({a["tool_version"] for a in audit}),
+                  "trail": audit[-50:]},
+        "ingest_runs": [{k: r[k] for k in ("location", "started_at", "finished_at", "state")}
+                        for r in store.runs_for(dev["id"])],
+        "images": images,
+    }
+
+
+def write_csv(path: Path, images: Sequence[Mapping[str, Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for img in images:
+            w.writerow({k: ("yes" if v is True else "no" if v is False else v)
+                        for k, v in img.items()})
+
+
+def blurred_thumbnail(path: Path, size: int = 96, radius: float = 6.0) -> str:
+    """A greyscale, blurred, small JPEG as a data URI: safe by default (welfare by design)."""
+    from PIL import Image, ImageFilter, ImageOps
+
+    with Image.open(path) as im:
+        im = ImageOps.grayscale(im)
+        im.thumbnail((size, size))
+        im = im.filter(ImageFilter.GaussianBlur(radius))
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=60)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def render_device_html(report: Mapping[str, Any], derivative_dir: Path | None = None,
+                       with_thumbnails: bool = False) -> tuple[str, int]:
+    """HTML and how many (blurred) thumbnails it embeds."""
+    listed = [i for i in report["images"] if i["category"] is not None
+              or i["first_generation_candidate"]]
+    listed.sort(key=lambda i: (severity_rank(i["category"]), i["path"]))
+    thumbs: dict[int, str] = {}
+    if with_thumbnails and derivative_dir is not None:
+        for img in listed[:THUMBNAIL_LIMIT]:
+            if img["derivative"] and (derivative_dir / img["derivative"]).is_file():
+                thumbs[img["content_id"]] = blurred_thumbnail(derivative_dir / img["derivative"])
+    cats = report["categories"]
+    chart = charts.stacked_bars(
+        [f"{c['scheme']} {c['category']}".strip() for c in cats],
+        [("known (list)", charts.PALETTE[0], [c["known"] for c in cats]),
+         ("newly categorised", charts.PALETTE[2], [c["reviewed"] for c in cats])],
+        "Pictures per category", width=440) if cats else ""
+    html = _env().get_template("device.html").render(
+        r=report, listed=listed[:1000], listed_total=len(listed), thumbs=thumbs,
+        with_thumbnails=with_thumbnails, chart=chart)
+    return html, len(thumbs)
+
+
+def backlog_charts(fw: Mapping[str, Any]) -> dict[str, str]:
+    bands = list(fw["by_band"])
+    rag = [(name.capitalize(), charts.RAG_COLOURS[name], [fw["by_band"][b][name] for b in bands])
+           for name in ("red", "amber", "green")]
+    cap = fw["capacity"]
+    trend = fw["trend"]
+    return {
+        "by_band": charts.stacked_bars(bands, rag, "Devices waiting by risk band and RAG (D/T)"),
+        "overdue": charts.bars([(f"band {b}", fw["by_band"][b]["overdue"], charts.RAG_COLOURS["red"])
+                                for b in bands], "Overdue devices (D/T > 1) per band"),
+        "capacity": charts.bars(
+            [("forecast (ingested)", fw["forecast_hours"]["measured"], charts.PALETTE[0]),
+             ("estimate (not ingested)", fw["forecast_hours"]["estimated"], charts.PALETTE[5]),
+             ("capacity per week", cap["hours_per_week"], charts.PALETTE[3])],
+            "Review hours: forecast vs weekly capacity", unit=" h"),
+        "trend": charts.lines(
+            [s["taken_on"][5:] for s in trend],
+            [("waiting", charts.PALETTE[0], [s["waiting"] for s in trend]),
+             ("overdue", charts.RAG_COLOURS["red"], [s["overdue"] for s in trend]),
+             ("weeks to clear", charts.PALETTE[4],
+              [s.get("weeks_to_clear") or 0 for s in trend])],
+            "Trend (daily snapshots)", width=560),
+    }
+
+
+def render_backlog_body(fw: Mapping[str, Any]) -> str:
+    """The framework as an HTML fragment (the standalone report and the web page share it)."""
+    return _env().get_template("backlog_body.html").render(fw=fw, charts=backlog_charts(fw))
+
+
+def render_backlog_html(fw: Mapping[str, Any]) -> str:
+    return _env().get_template("backlog.html").render(fw=fw, body=render_backlog_body(fw))
