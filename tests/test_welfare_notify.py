@@ -176,7 +176,7 @@ def test_registry_accepts_a_new_notifier_type_and_refuses_case_text(workspace, l
         check(store, load_policy(workspace), end)
         assert ("x", "day-hours-warn") in seen
     finally:
-        NOTIFIERS.pop("test-list")
+        NOTIFIERS.unregister("test-list")
     alert = {**store.welfare_alerts()[0], "figures": {"path": "DCIM/IMG_0001.jpg"}}
     with pytest.raises(ValueError, match="refusing"):
         safe_message(alert)

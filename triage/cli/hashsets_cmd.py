@@ -23,7 +23,7 @@ def hashsets_group() -> None:
 @hashsets_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", required=True, help="List name; importing an existing name replaces it.")
-@click.option("--format", "fmt", type=click.Choice(["auto", *FORMATS]), default="auto",
+@click.option("--format", "fmt", type=click.Choice(["auto", *FORMATS.names()]), default="auto",
               show_default=True)
 @click.option("--kind", type=click.Choice(KINDS), default="alert", show_default=True,
               help="alert: known material; known-good: set aside (NSRL); reference: record only.")

@@ -5,8 +5,10 @@ reviewer's name, the rule, its figures (numbers and dates) and the time. `safe_m
 from an allow-list — never a picture, a path, a hash, a case or device reference — and refuses
 figures that are not plain numbers or dates, so a future rule cannot leak case detail by accident.
 
-A lab adds a channel by registering a class: `@notifier("teams") class Teams: ...` with
-`__init__(self, config: dict)` and `send(self, message: dict) -> None` raising on failure.
+A lab adds a channel as a class with `__init__(self, config: dict)` and
+`send(self, message: dict) -> None` (raising on failure), declared as an entry point in the
+`triage.notifiers` group (see `triage.plugins`), or registered in-process with
+`@notifier("teams")`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from triage.plugins import Registry
 from triage.welfare.policy import Policy
 
 
@@ -31,12 +34,14 @@ class NotifyError(Exception):
     """A notifier's configuration is unusable."""
 
 
-NOTIFIERS: dict[str, Callable[[dict[str, Any]], Notifier]] = {}
+NOTIFIERS: Registry[Callable[[dict[str, Any]], Notifier]] = Registry(
+    "triage.notifiers", "notifier", required=("send",))
 
 
 def notifier(kind: str) -> Callable[[type], type]:
+    """Register a notifier class in this process (a package declares an entry point instead)."""
     def register(cls: type) -> type:
-        NOTIFIERS[kind] = cls
+        NOTIFIERS.register(kind, cls)
         return cls
     return register
 
@@ -80,7 +85,6 @@ def message_text(message: dict[str, Any]) -> str:
             " welfare dashboard.\n")
 
 
-@notifier("smtp")
 class SmtpNotifier:
     def __init__(self, config: dict[str, Any]) -> None:
         self.host = str(config.get("host", "localhost"))
@@ -110,7 +114,6 @@ class SmtpNotifier:
             smtp.send_message(mail)
 
 
-@notifier("webhook")
 class WebhookNotifier:
     def __init__(self, config: dict[str, Any]) -> None:
         self.url = str(config.get("url", ""))
@@ -135,8 +138,8 @@ def build_notifiers(policy: Policy) -> list[tuple[str, Notifier]]:
         kind = str(conf.get("type", ""))
         if kind not in NOTIFIERS:
             raise NotifyError(f"unknown notifier type {kind!r} in welfare.toml"
-                              f" (known: {', '.join(sorted(NOTIFIERS))})")
-        out.append((kind, NOTIFIERS[kind](conf)))
+                              f" (known: {', '.join(NOTIFIERS.names())})")
+        out.append((kind, NOTIFIERS.get(kind)(conf)))
     return out
 
 

@@ -1,32 +1,24 @@
-"""Known-hash list formats: one module per format, named in one registry.
+"""Known-hash list formats: one module per format, found through the `triage.list_formats`
+registry (entry points, see `triage.plugins`).
 
-Every format module provides `NAME`, `DESCRIPTION`, `sniff(head: str) -> bool` (does the start of
-the file look like this format?) and `parse(path, options) -> Iterator[tuple]` yielding entry
-rows in `triage.store.hashsets.ENTRY_COLUMNS` order. Parsers stream: a national list is tens of
-millions of lines and must never be held whole in memory. A new format is one new module added
-to `FORMATS` below.
+Every format module provides `NAME`, `DESCRIPTION`, `PRIORITY` (auto-detection order, most
+specific signature first), `sniff(head: str) -> bool` (does the start of the file look like this
+format?) and `parse(path, options) -> Iterator[tuple]` yielding entry rows in
+`triage.store.hashsets.ENTRY_COLUMNS` order. Parsers stream: a national list is tens of millions
+of lines and must never be held whole in memory. A new format is one new module, declared as an
+entry point in its package's `pyproject.toml`.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from triage.match.lists import (
-    csvlist,
-    hashkeeper,
-    hashlist,
-    icse,
-    nsrl,
-    nsrl_legacy,
-    pdqlist,
-    vics,
-)
 from triage.match.lists.entries import ListFormatError, read_head
 
-# Order matters for auto-detection: the most specific signatures first.
-FORMATS: dict[str, ModuleType] = {
-    m.NAME: m for m in (nsrl, vics, nsrl_legacy, hashkeeper, icse, hashlist, pdqlist, csvlist)
-}
+from triage.plugins import Registry
+
+FORMATS: Registry[ModuleType] = Registry("triage.list_formats", "hash-list format",
+                                         required=("NAME", "DESCRIPTION", "sniff", "parse"))
 
 
 def detect(path: str) -> str:
@@ -37,6 +29,8 @@ def detect(path: str) -> str:
     for name, module in FORMATS.items():
         if module.sniff(head):
             return name
+    from triage.match.lists import hashlist
+
     if hashlist.bare_sha256_or_pdq(head):
         raise ListFormatError(
             f"{path}: lines of 64 hex digits without file names could be SHA-256 or PDQ;"
@@ -47,10 +41,10 @@ def detect(path: str) -> str:
 
 def parser(name: str) -> ModuleType:
     try:
-        return FORMATS[name]
+        return FORMATS.get(name)
     except KeyError:
         raise ListFormatError(
-            f"unknown list format {name!r} (known: {', '.join(FORMATS)})") from None
+            f"unknown list format {name!r} (known: {', '.join(FORMATS.names())})") from None
 
 
 __all__ = ["FORMATS", "ListFormatError", "detect", "parser"]

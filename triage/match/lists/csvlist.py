@@ -14,6 +14,7 @@ from triage.match.lists.entries import ListFormatError, ParseOptions, category_t
 from triage.match.lists.tabular import header_fields, iter_records
 
 NAME = "csv"
+PRIORITY = 80  # auto-detection order: most specific signature first
 DESCRIPTION = "CSV with a header naming md5/sha1/sha256/pdq (and category) columns"
 ALIASES = {
     "md5": ("md5", "md5hash", "md5_hash"),

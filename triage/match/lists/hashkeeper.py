@@ -9,6 +9,7 @@ from triage.match.lists.entries import ParseOptions, digest, row
 from triage.match.lists.tabular import header_fields, iter_records
 
 NAME = "hashkeeper"
+PRIORITY = 40  # auto-detection order: most specific signature first
 DESCRIPTION = 'HashKeeper .hsh with header "file_id","hashset_id","file_name",...,"hash",...'
 HEADER = ("file_id", "hashset_id", "file_name", "directory", "hash", "file_size")
 

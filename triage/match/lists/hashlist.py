@@ -15,6 +15,7 @@ from triage.match.lists.entries import HEX_LENGTHS, ListFormatError, ParseOption
 from triage.store.hashsets import EntryBlock
 
 NAME = "hashlist"
+PRIORITY = 60  # auto-detection order: most specific signature first
 DESCRIPTION = "md5sum/sha1sum/sha256sum text, '<hex>  <name>' per line"
 
 _LINE = re.compile(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})(?: [ *].*)?$")

@@ -13,6 +13,7 @@ from triage.match.lists.entries import ParseOptions, digest, row, truthy
 from triage.match.lists.tabular import header_fields, iter_records
 
 NAME = "icse"
+PRIORITY = 50  # auto-detection order: most specific signature first
 DESCRIPTION = "INTERPOL ICSE CSV, ';'-separated, header MD5;SHA1;PhotoDNA;Image ID;..."
 _FLAGS = ("is distributed", "victim identified", "offender identified", "file available",
           "baseline")

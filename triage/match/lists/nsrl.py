@@ -16,6 +16,7 @@ from triage.match.lists.entries import ListFormatError, ParseOptions
 from triage.store.hashsets import EntryBlock
 
 NAME = "nsrl"
+PRIORITY = 10  # auto-detection order: most specific signature first
 DESCRIPTION = "NSRL RDS v3 SQLite database with a FILE(sha256, sha1, md5, ...) table"
 
 

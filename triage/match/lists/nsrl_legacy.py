@@ -9,6 +9,7 @@ from triage.match.lists.entries import ParseOptions, digest, row
 from triage.match.lists.tabular import header_fields, iter_records
 
 NAME = "nsrl-legacy"
+PRIORITY = 30  # auto-detection order: most specific signature first
 DESCRIPTION = 'NSRL RDS 2.x NSRLFile.txt with header "SHA-1","MD5","CRC32","FileName",...'
 HEADER = ("SHA-1", "MD5", "CRC32", "FileName", "FileSize", "ProductCode", "OpSystemCode",
           "SpecialCode")

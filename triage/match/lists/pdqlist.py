@@ -17,6 +17,7 @@ from triage.match.lists.entries import (ListFormatError, ParseOptions, category_
 from triage.store.hashsets import EntryBlock
 
 NAME = "pdq"
+PRIORITY = 70  # auto-detection order: most specific signature first
 DESCRIPTION = "PDQ list, one 64-hex hash per line, or CSV with a header naming a pdq column"
 
 _HEADER = re.compile(r"^\s*(pdq|hash|pdq_hash)\s*[,;\t]", re.I)

@@ -19,6 +19,7 @@ from triage.match.lists.entries import (BOM, ListFormatError, ParseOptions, cate
                                      digest, open_source, read_head, row, truthy)
 
 NAME = "vics"
+PRIORITY = 20  # auto-detection order: most specific signature first
 DESCRIPTION = ('Project VIC / CAID VICS JSON 1.2, 1.3 ("odata.metadata") or 2.0'
                ' ("@odata.context")')
 VERSIONS = ("1.2", "1.3", "2.0")
