@@ -68,7 +68,10 @@ class Pipeline:
                                               Limits.max_compression_ratio)),
         )
         opts = IngestOptions(limits=limits, progress=self.progress,
-                             derivative_dir=str(self.workspace.derivative_dir))
+                             derivative_dir=str(self.workspace.derivative_dir),
+                             file_seconds=float(lim.get("file_seconds", IngestOptions.file_seconds)),
+                             slowest_read_mib_s=float(lim.get("slowest_read_mib_s",
+                                                              IngestOptions.slowest_read_mib_s)))
         configured = workers if workers is not None else int(
             cfg.get("ingest", {}).get("workers", 0))
         if configured > 0 or workers == 0:

@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from triage.classify.cards import ModelCard, ModelCardError, card_dirs, discover, runner_for
+from triage import faults
 from triage.progress import progress_bar, sigterm_as_interrupt
 from triage.store import Store
 
@@ -204,5 +205,6 @@ def _record(store: Store, card: ModelCard, run: ModelRun, bar: tqdm, options: Cl
     bar.update(len(scores) + len(failures))
     if options.on_batch is not None:
         options.on_batch(card.name, run.classified + run.failed)
+    faults.pause("classify", run.classified + run.failed)
 
 

@@ -2,23 +2,33 @@
 
 Every command that changes or reads case data runs inside `command_context`, which writes an
 audit row (OS user, time, tool version, arguments) before the work and its outcome and counts
-after it, even when the command fails or is interrupted.
+after it, even when the command fails or is interrupted. It is also the one place that turns
+what can go wrong in any command into one clear message:
+- Ctrl-C or SIGTERM anywhere (or a stage that reports itself interrupted): "interrupted: run
+  the same command again to resume", exit 130;
+- a full disk: one line naming the folder, no traceback (a reading command still runs: only
+  its audit row is missing, and it says so);
+- a damaged database: a message naming the file; it is not written to again.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import click
 from tabulate import tabulate
 
-from triage import __version__
+from triage import __version__, interrupts
 from triage.store import Store, StoreError
+from triage.store.core import (DamagedDatabase, damage_marker, disk_full_message, is_damage,
+                               is_disk_full, now_iso)
 from triage.workspace import Workspace, WorkspaceError, find_workspace
 
 
@@ -29,6 +39,18 @@ class Run:
     counts: dict[str, Any] = field(default_factory=dict)
 
 
+class Interrupted(click.ClickException):
+    """Ctrl-C or SIGTERM: the same words and exit status from every command and stage."""
+
+    exit_code = interrupts.EXIT_STATUS
+
+    def __init__(self) -> None:
+        super().__init__(interrupts.MESSAGE)
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
 @contextmanager
 def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
     try:
@@ -36,24 +58,80 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
         store = ws.open_store()
     except (WorkspaceError, StoreError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise click.ClickException(disk_full_message(exc, ws.db_path)) from None
+        raise
     run = Run(ws, store)
-    audit_id = store.audit_start(name, _arguments(ctx), __version__)
+    audit_id: int | None = None
     outcome = "error"
     try:
+        store.clean_stale_imports()
+        try:
+            audit_id = store.audit_start(name, _arguments(ctx), __version__)
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc):
+                raise
+            store.abandon_transaction()
+            click.echo(f"warning: {disk_full_message(exc, store.path)}; this command is not in"
+                       " the audit trail", err=True)
         yield run
         outcome = run.counts.pop("_outcome", "ok")
-    except KeyboardInterrupt:
+        if outcome == "interrupted" or interrupts.received():
+            raise Interrupted()
+    except (KeyboardInterrupt, Interrupted):
         outcome = "interrupted"
-        raise
+        raise Interrupted() from None
     except (StoreError, WorkspaceError) as exc:
         outcome = f"error: {exc}"
         raise click.ClickException(str(exc)) from exc
     except click.ClickException as exc:
         outcome = f"error: {exc.message}"
         raise
+    except click.exceptions.Exit as exc:  # ctx.exit(n)
+        outcome = "ok" if exc.exit_code == 0 else f"exit {exc.exit_code}"
+        raise
+    except Exception as exc:
+        if is_disk_full(exc):
+            outcome = "error: disk full"
+            raise click.ClickException(disk_full_message(exc, store.path)) from None
+        if is_damage(exc):
+            outcome = None  # not written to again
+            _mark_damaged(store.path, str(exc))
+            raise click.ClickException(str(DamagedDatabase(
+                f"{store.path} is damaged ({exc}); it is not written to again. Restore it from"
+                " your backup, then run `triage doctor`"))) from None
+        raise
     finally:
-        store.audit_finish(audit_id, outcome, run.counts)
+        _finish(store, audit_id, outcome, run.counts)
+
+
+def _finish(store: Store, audit_id: int | None, outcome: str | None,
+            counts: dict[str, Any]) -> None:
+    """Complete the audit row and close; a full disk here costs the row's ending, nothing else."""
+    try:
+        store.abandon_transaction()
+        if audit_id is not None and outcome is not None:
+            store.audit_finish(audit_id, outcome, counts)
+    except sqlite3.Error as exc:
+        if not (is_disk_full(exc) or is_damage(exc)):
+            raise
+        click.echo(f"warning: the audit row of this command could not be completed ({exc})",
+                   err=True)
+    finally:
         store.close()
+
+
+def _mark_damaged(db: Path, finding: str) -> None:
+    """Leave the marker that makes every later command refuse this database (`triage doctor`
+    removes it once the database passes its integrity check again)."""
+    try:
+        damage_marker(db).write_text(json.dumps({"found_at": now_iso(), "finding": finding})
+                                     + "\n", encoding="utf-8")
+    except OSError:
+        pass
 
 
 def _arguments(ctx: click.Context) -> dict[str, Any]:

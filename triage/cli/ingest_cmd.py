@@ -59,10 +59,6 @@ def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
                 click.echo(describe_match(matched))
             for line in describe(classified) if classified is not None else ():
                 click.echo(line)
-            if done.state != "completed":
-                click.echo("interrupted: run the same command again to resume.")
-        if done.state != "completed":
-            ctx.exit(130)
 
 
 def register(cli: click.Group) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from triage import __version__
+from triage import __version__, interrupts
+from triage.cli.base import Interrupted
 from triage.cli import demo_cmd, files_cmd, ingest_cmd, init_cmd
 from triage.cli import classify_cmd, models_cmd, queue_cmd
 from triage.cli import exposure_cmd, serve_cmd, users_cmd
@@ -13,7 +16,23 @@ from triage.cli import welfare_cmd
 from triage.cli import export_cmd, hashsets_cmd, match_cmd, plugins_cmd
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class TriageGroup(click.Group):
+    """The root command: SIGINT and SIGTERM mean the same everywhere (see triage.interrupts),
+    including in commands that never open the workspace."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with interrupts.handled():
+            interrupts.clear()
+            return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+
+
+@click.group(cls=TriageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--workspace", "-w", type=click.Path(file_okay=False), default=None,
               help="Workspace folder (default: $TRIAGE_WORKSPACE, else the current folder).")
 @click.version_option(__version__, prog_name="triage")

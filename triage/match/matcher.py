@@ -26,6 +26,7 @@ from PIL import Image
 from triage.categories import CategoryMap
 from triage.signals.pdq import pdq_dihedral_hex
 from triage.signals.pdq_index import PdqIndex, codes_from_bytes, codes_from_hex
+from triage import faults
 from triage.progress import progress_bar
 from triage.workspace import Workspace
 
@@ -191,6 +192,7 @@ def match_contents(store: Any, config: MatchConfig, *, device_id: int | None = N
                     for cid in by_digest[bytes(digest)]:
                         add(cid, hid, algo, None, raw)
                 bar.update(len(contents))
+    faults.pause("match")
 
     # Near: plain PDQ from ingest, then the dihedral variants, against alert lists.
     alert_ids = {hid for hid, h in lists.items()  # pdq_count NULL: not counted yet, maybe

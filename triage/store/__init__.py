@@ -8,7 +8,7 @@ own module here as a mixin; `Store` is their union over one connection.
 
 from __future__ import annotations
 
-from triage.store.core import CoreStore, StoreError, now_iso
+from triage.store.core import CoreStore, DamagedDatabase, StoreError, now_iso
 from triage.store.backlog import BACKLOG, BacklogStore
 from triage.store.classify import CLASSIFY, ClassifyStore
 from triage.store.hashsets import HASHSETS, HashsetStore
@@ -26,4 +26,4 @@ class Store(WelfareStore, ClassifyStore, ReviewStore, BacklogStore, HashsetStore
     domains = DOMAINS
 
 
-__all__ = ["Store", "StoreError", "now_iso"]
+__all__ = ["Store", "StoreError", "DamagedDatabase", "now_iso"]

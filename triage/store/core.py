@@ -1,9 +1,17 @@
-"""Connection, migrations, audit trail, cases and devices."""
+"""Connection, migrations, audit trail, cases and devices.
+
+A workspace database is only ever opened if it is one: a zero-byte file, a file that is not
+SQLite, or one that `triage doctor` found damaged (it leaves `triage.db.damaged` beside it) is
+refused with a message naming the file. SQLite would happily turn an empty file into a fresh
+empty workspace, silently losing the case; and writing to a damaged file spreads the damage.
+"""
 
 from __future__ import annotations
 
+import errno
 import getpass
 import json
+import os
 import socket
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -17,6 +25,80 @@ from triage.store.schema import Domain
 
 class StoreError(Exception):
     """A request the store cannot satisfy (unknown device, conflicting case, ...)."""
+
+
+class DamagedDatabase(StoreError):
+    """The workspace database is empty, not SQLite, or damaged: it is neither read nor written."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+DAMAGE_SUFFIX = ".damaged"
+
+
+def damage_marker(path: Path) -> Path:
+    """The file `triage doctor` leaves beside a database that failed its integrity check."""
+    return path.with_name(path.name + DAMAGE_SUFFIX)
+
+
+def _what_to_do(path: Path) -> str:
+    return (f"nothing was changed. Restore {path.name} from your backup (keep this copy for"
+            " examination), then run `triage doctor`")
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse a database that cannot be a sound workspace before SQLite touches it."""
+    marker = damage_marker(path)
+    if marker.exists():
+        raise DamagedDatabase(f"{path} failed its integrity check (see {marker.name}) and is"
+                              f" not written to: {_what_to_do(path)}")
+    size = path.stat().st_size
+    if size == 0:
+        raise DamagedDatabase(f"{path} is empty (0 bytes): the workspace database is lost or"
+                              f" truncated, and is not re-created over it: {_what_to_do(path)}")
+    with open(path, "rb") as f:
+        head = f.read(len(SQLITE_HEADER))
+    if head != SQLITE_HEADER:
+        raise DamagedDatabase(f"{path} is not a SQLite database (damaged or overwritten):"
+                              f" {_what_to_do(path)}")
+
+
+def is_damage(exc: BaseException) -> bool:
+    """SQLite found the file corrupt (SQLITE_CORRUPT) or not a database (SQLITE_NOTADB)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.DatabaseError) and code is not None and (
+        code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB))
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """A write failed for want of space: ENOSPC/EDQUOT from the OS, SQLITE_FULL from SQLite."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and (
+        code & 0xFF == sqlite3.SQLITE_FULL)
+
+
+def disk_full_message(exc: BaseException, database: Path) -> str:
+    where = getattr(exc, "filename", None) if isinstance(exc, OSError) else None
+    where = Path(where).parent if where else database.parent
+    return (f"disk full: cannot write to {where}. Nothing recorded so far is lost: free space"
+            " on that disk, then run the same command again to resume")
+
+
+def integrity_problems(path: Path, limit: int = 20) -> list[str]:
+    """`PRAGMA integrity_check` on a read-only connection: [] when sound, else SQLite's findings.
+    Never writes: a damaged file is examined as it is."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+    except sqlite3.Error as exc:
+        return [str(exc)]
+    try:
+        rows = [r[0] for r in conn.execute(f"PRAGMA integrity_check({int(limit)})")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    finally:
+        conn.close()
+    return [] if rows == ["ok"] else rows
 
 
 def now_iso() -> str:
@@ -40,17 +122,25 @@ class CoreStore:
     @classmethod
     def open(cls, path: Path | str, *, create: bool = False) -> "CoreStore":
         path = Path(path)
-        if not create and not path.exists():
+        if path.exists():
+            check_database_file(path)  # an existing file must be a sound database, create or not
+        elif not create:
             raise StoreError(f"no workspace database at {path} (run `triage init` first)")
         conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        # WAL: readers (the web app, `triage files`) never block the ingest writer, and a
-        # kill -9 loses at most the uncommitted batch, never the database.
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        store = cls(conn, path)
-        store.migrate()
+        try:
+            conn.row_factory = sqlite3.Row
+            # WAL: readers (the web app, `triage files`) never block the ingest writer, and a
+            # kill -9 loses at most the uncommitted batch, never the database.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(conn, path)
+            store.migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if is_damage(exc):
+                raise DamagedDatabase(f"{path} is damaged ({exc}): {_what_to_do(path)}") from exc
+            raise
         return store
 
     def close(self) -> None:
@@ -62,14 +152,21 @@ class CoreStore:
         if self.conn.in_transaction:  # nested: the outer transaction owns commit/rollback
             yield self.conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
+            # BEGIN inside the try: a Ctrl-C landing just after it must not leave a transaction
+            # open, which would swallow every later write of this connection (the audit row).
+            self.conn.execute("BEGIN IMMEDIATE")
             yield self.conn
+            self.conn.execute("COMMIT")  # may fail (disk full): then it is rolled back too
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
-        else:
-            self.conn.execute("COMMIT")
+
+    def abandon_transaction(self) -> None:
+        """Roll back whatever an interrupted or failed command left open."""
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     # -- migrations ---------------------------------------------------------------------
     def migrate(self) -> None:
