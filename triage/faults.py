@@ -9,7 +9,8 @@ it is signalled cannot.
   POINT (for counted points: the N-th time or later), everything before it is committed, FILE is
   created (holding the process id) and the process waits there until a signal ends it. Points:
   `ingest.recorded:N` (N files recorded), `match` (exact lookups done, nothing written),
-  `classify:N` (N pictures scored and committed), `import` (a list file is being built aside).
+  `classify.start` (the model loaded, nothing scored), `classify:N` (N pictures scored and
+  committed), `import` (a list file is being built aside).
 - `TRIAGE_FAULT_HANG_ON=SUFFIX`: a worker handed a path ending with SUFFIX hangs forever, as a
   decoder stuck in a loop would (it creates the flag file first, if one is named).
 - `TRIAGE_FAULT_CRASH_ON=SUFFIX`: such a worker dies at once, as a segfaulting decoder would.

@@ -126,6 +126,7 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
     except ModelCardError as exc:
         run.state, run.problem = "refused", str(exc)
         return run
+    faults.pause("classify.start")
     # Scores are kept per weights: new weights under the same card name score everything again.
     pending = store.classify_pending(device_id, card.name, card.sha256)
     run.already_done = store.classified_count(device_id, card.name, card.sha256)

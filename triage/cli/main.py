@@ -13,7 +13,7 @@ from triage.cli import classify_cmd, models_cmd, queue_cmd
 from triage.cli import exposure_cmd, serve_cmd, users_cmd
 from triage.cli import backlog_cmd, devices_cmd, report_cmd
 from triage.cli import welfare_cmd
-from triage.cli import export_cmd, hashsets_cmd, match_cmd, plugins_cmd
+from triage.cli import doctor_cmd, export_cmd, hashsets_cmd, match_cmd, plugins_cmd
 
 
 class TriageGroup(click.Group):
@@ -40,5 +40,6 @@ def cli(workspace: str | None) -> None:
     """Triage seized-device media: hash, match, prioritise, review safely."""
 
 
-for module in (init_cmd, ingest_cmd, files_cmd, demo_cmd, users_cmd, serve_cmd, exposure_cmd, devices_cmd, backlog_cmd, report_cmd, models_cmd, classify_cmd, queue_cmd, welfare_cmd, hashsets_cmd, match_cmd, export_cmd, plugins_cmd):
+for module in (init_cmd, ingest_cmd, files_cmd, demo_cmd, users_cmd, serve_cmd, exposure_cmd, devices_cmd, backlog_cmd, report_cmd, models_cmd, classify_cmd, queue_cmd, welfare_cmd, hashsets_cmd, match_cmd, export_cmd, plugins_cmd,
+               doctor_cmd):
     module.register(cli)

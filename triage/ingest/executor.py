@@ -8,10 +8,14 @@ Three promises beyond a plain ProcessPoolExecutor:
   in a loop (a thread cannot be stopped, a process can).
 - Stopping is prompt. `close(kill=True)` (after Ctrl-C, SIGTERM or an error) kills the workers
   instead of waiting for the files they hold; those files are simply done again on resume.
-- No worker outlives the coordinator, even after `kill -9` of it. Workers are children of the
-  forkserver, which exits when the coordinator dies; on Linux each worker asks the kernel for
-  SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG), and everywhere a watcher thread exits
-  the worker once its parent has changed (re-parented to init or a subreaper).
+- No worker outlives the coordinator, even after `kill -9` of it. A worker's parent is the
+  forkserver, not the coordinator, and the forkserver only exits once every worker has (each
+  holds its "alive" pipe), so neither the parent's death nor an EOF ever reaches a worker stuck
+  in a decoder: measured, kill -9 of the coordinator left the forkserver and both workers
+  running. So each worker watches the coordinator itself from a thread (a pidfd on Linux,
+  which wakes the moment it exits; elsewhere a poll each second) and exits when it is gone;
+  then the forkserver and the resource tracker exit too. On Linux each worker also asks for
+  SIGKILL when its parent, the forkserver, dies (prctl PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
@@ -66,7 +71,7 @@ class Pool:
         self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx,
                                              initializer=_init_worker,
                                              initargs=(self.config, self._starts,
-                                                       faults.hang_on()))
+                                                       faults.hang_on(), os.getpid()))
 
     def submit(self, entry: Entry) -> Future[FileResult]:
         assert self._executor is not None
@@ -129,9 +134,11 @@ _starts: Any = None
 _hang_on: str | None = None
 
 
-def _init_worker(config: WorkerConfig, starts: Any, hang_on: str | None) -> None:
+def _init_worker(config: WorkerConfig, starts: Any, hang_on: str | None,
+                 coordinator: int) -> None:
     global _starts, _hang_on
     _die_with_parent()
+    _die_with(coordinator)
     _starts, _hang_on = starts, hang_on
     init_worker(config)
 
@@ -145,23 +152,41 @@ def _run(entry: Entry, slot: int) -> FileResult:
 
 
 def _die_with_parent() -> None:
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):  # no libc prctl (musl oddities): the watcher remains
-            pass
-    if parent == 1:  # the parent died before prctl took hold
+    """Linux: SIGKILL this worker when the forkserver that forked it dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no usable prctl: the coordinator watch remains
+        return
+    if os.getppid() == 1:  # the parent died before prctl took hold
         os._exit(1)
 
+
+def _die_with(coordinator: int) -> None:
+    """Exit this worker as soon as process `coordinator` has exited, whatever it is doing."""
+    try:
+        pidfd: int | None = os.pidfd_open(coordinator)  # type: ignore[attr-defined]
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # not Linux >= 5.3: poll instead
+        pidfd = None
+
     def watch() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])  # readable once the process has exited
+            os._exit(1)
         while True:
             time.sleep(_PARENT_POLL_SECONDS)
-            if os.getppid() != parent:
+            try:
+                os.kill(coordinator, 0)
+            except ProcessLookupError:
                 os._exit(1)
+            except PermissionError:  # alive, under another user (cannot happen: ours)
+                pass
 
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="coordinator-watch", daemon=True).start()
 
 
 # -- results the coordinator records itself ---------------------------------------------------

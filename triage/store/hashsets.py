@@ -210,29 +210,8 @@ class HashsetStore(CoreStore):
         return self.hashset(name), (dict(old) if old is not None else None)
 
     def clean_stale_imports(self) -> list[Path]:
-        """Delete the `.import-*` files of imports that died (kill -9, power cut); returns them.
-
-        Why a lock rather than a file age or a process id: an import of a national list runs
-        for minutes, maybe from another machine sharing the workspace, and must never lose its
-        file. Every import holds a shared lock on `hashlib/.imports.lock` while it builds; this
-        takes the lock exclusively without waiting, so it cleans only when no import runs
-        anywhere, and an import starting meanwhile waits the milliseconds the cleaning takes.
-        """
-        folder = self.hashlib_dir
-        if not folder.is_dir() or not any(folder.glob(f"{_IMPORT_PREFIX}*")):
-            return []
-        fd = os.open(folder / _IMPORT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return []  # an import is running right now: its file is not stale
-            stale = sorted(folder.glob(f"{_IMPORT_PREFIX}*"))
-            for path in stale:
-                path.unlink(missing_ok=True)
-            return stale
-        finally:
-            os.close(fd)
+        """Delete the `.import-*` files of imports that died; see `clean_stale_imports`."""
+        return clean_stale_imports(self.hashlib_dir)
 
     def stale_imports(self) -> list[Path]:
         """`.import-*` files present now (for `triage doctor`; some may belong to a live import)."""
@@ -480,6 +459,31 @@ def entry_blocks(items: Iterable[tuple[Any, ...] | EntryBlock],
 
 _IMPORT_PREFIX = ".import-"
 _IMPORT_LOCK = ".imports.lock"
+
+
+def clean_stale_imports(folder: Path) -> list[Path]:
+    """Delete the `.import-*` files of imports that died (kill -9, power cut); returns them.
+
+    Why a lock rather than a file age or a process id: an import of a national list runs
+    for minutes, maybe from another machine sharing the workspace, and must never lose its
+    file. Every import holds a shared lock on `hashlib/.imports.lock` while it builds; this
+    takes the lock exclusively without waiting, so it cleans only when no import runs
+    anywhere, and an import starting meanwhile waits the milliseconds the cleaning takes.
+    """
+    if not folder.is_dir() or not any(folder.glob(f"{_IMPORT_PREFIX}*")):
+        return []
+    fd = os.open(folder / _IMPORT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return []  # an import is running right now: its file is not stale
+        stale = sorted(folder.glob(f"{_IMPORT_PREFIX}*"))
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
+    finally:
+        os.close(fd)
 
 
 @contextmanager
