@@ -61,7 +61,7 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
     except KeyboardInterrupt:
         raise Interrupted() from None
     except Exception as exc:
-        if is_disk_full(exc):
+        if is_disk_full(exc, ws.db_path):
             raise click.ClickException(disk_full_message(exc, ws.db_path)) from None
         raise
     run = Run(ws, store)
@@ -72,11 +72,11 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
         try:
             audit_id = store.audit_start(name, _arguments(ctx), __version__)
         except sqlite3.Error as exc:
-            if not is_disk_full(exc):
+            if not (is_disk_full(exc, store.path) or store.read_only):
                 raise
             store.abandon_transaction()
-            click.echo(f"warning: {disk_full_message(exc, store.path)}; this command is not in"
-                       " the audit trail", err=True)
+            click.echo(f"warning: {disk_full_message(exc, store.path)}. Reading goes on, but"
+                       " this command is not in the audit trail", err=True)
         yield run
         outcome = run.counts.pop("_outcome", "ok")
         if outcome == "interrupted" or interrupts.received():
@@ -94,10 +94,10 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
         outcome = "ok" if exc.exit_code == 0 else f"exit {exc.exit_code}"
         raise
     except Exception as exc:
-        if is_disk_full(exc):
+        if is_disk_full(exc, store.path) or (store.read_only and isinstance(exc, sqlite3.Error)):
             outcome = "error: disk full"
             raise click.ClickException(disk_full_message(exc, store.path)) from None
-        if is_damage(exc):
+        if is_damage(exc) and not store.read_only:
             outcome = None  # not written to again
             _mark_damaged(store.path, str(exc))
             raise click.ClickException(str(DamagedDatabase(
@@ -116,8 +116,10 @@ def _finish(store: Store, audit_id: int | None, outcome: str | None,
         if audit_id is not None and outcome is not None:
             store.audit_finish(audit_id, outcome, counts)
     except sqlite3.Error as exc:
-        if not (is_disk_full(exc) or is_damage(exc)):
+        if not (is_disk_full(exc, store.path) or is_damage(exc) or store.read_only):
             raise
+        if outcome and "disk full" in outcome:
+            return  # the one message about the full disk is on its way already
         click.echo(f"warning: the audit row of this command could not be completed ({exc})",
                    err=True)
     finally:

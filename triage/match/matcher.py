@@ -27,6 +27,7 @@ from triage.categories import CategoryMap
 from triage.signals.pdq import pdq_dihedral_hex
 from triage.signals.pdq_index import PdqIndex, codes_from_bytes, codes_from_hex
 from triage import faults
+from triage.store.core import is_disk_full
 from triage.progress import progress_bar
 from triage.workspace import Workspace
 
@@ -110,7 +111,13 @@ def rebuild_index(store: Any, settings: Settings) -> PdqIndex:
     all_codes = np.concatenate(codes) if codes else np.zeros((0, 4), dtype=np.uint64)
     meta = np.concatenate(metas) if metas else np.zeros((0, 2), dtype=np.int64)
     index = PdqIndex.build(all_codes, meta, settings.threshold, _index_info(lists, settings))
-    index.save(store.hashlib_dir / INDEX_DIR)
+    try:
+        index.save(store.hashlib_dir / INDEX_DIR)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        # The saved index is only a cache: on a full disk the one just built serves this
+        # command (the queue and review pages keep working) and the next one saves it.
     return index
 
 

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from triage.store.schema import Domain
 
@@ -69,13 +70,31 @@ def is_damage(exc: BaseException) -> bool:
         code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB))
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    """A write failed for want of space: ENOSPC/EDQUOT from the OS, SQLITE_FULL from SQLite."""
+# Below this much free space SQLite's I/O errors are taken for what they are on a full disk.
+_FULL_BELOW = 1 << 20
+
+
+def free_bytes(folder: Path) -> int:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return -1
+    return st.f_bavail * st.f_frsize
+
+
+def is_disk_full(exc: BaseException, near: Path | None = None) -> bool:
+    """A write failed for want of space: ENOSPC/EDQUOT from the OS, SQLITE_FULL from SQLite, or
+    (SQLite reports a full disk while growing its shared-memory file as SQLITE_IOERR_SHMSIZE)
+    any SQLite I/O error while the disk holding `near` has less than 1 MiB free."""
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
     code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(exc, sqlite3.Error) and code is not None and (
-        code & 0xFF == sqlite3.SQLITE_FULL)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return False
+    if code & 0xFF == sqlite3.SQLITE_FULL:
+        return True
+    return (code & 0xFF == sqlite3.SQLITE_IOERR and near is not None
+            and 0 <= free_bytes(near.parent) < _FULL_BELOW)
 
 
 def disk_full_message(exc: BaseException, database: Path) -> str:
@@ -140,7 +159,33 @@ class CoreStore:
             conn.close()
             if is_damage(exc):
                 raise DamagedDatabase(f"{path} is damaged ({exc}): {_what_to_do(path)}") from exc
+            if is_disk_full(exc, path):
+                fallback = cls._open_on_full_disk(path)
+                if fallback is not None:
+                    return fallback
             raise
+        return store
+
+    # Set when the database could only be opened read-only because its disk is full.
+    read_only: str | None = None
+
+    @classmethod
+    def _open_on_full_disk(cls, path: Path) -> "CoreStore | None":
+        """Open for reading when a full disk leaves SQLite no room for its shared-memory file:
+        reading commands and review pages keep working; the first write of any other command
+        fails and is reported as the full disk it is.
+
+        `immutable` reads the database file alone, which is only the whole truth when no commit
+        waits in the WAL: with a non-empty `-wal` (a writer's commits not yet checkpointed)
+        this refuses, and the caller reports the full disk."""
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            return None
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro&immutable=1", uri=True,
+                               isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        store = cls(conn, path)
+        store.read_only = "disk full"
         return store
 
     def close(self) -> None:
