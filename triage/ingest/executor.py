@@ -38,7 +38,7 @@ from triage.ingest.worker import WorkerConfig, init_worker, process_entry
 from triage.records import FileResult
 
 _PR_SET_PDEATHSIG = 1
-_PARENT_POLL_SECONDS = 1.0
+_COORDINATOR_POLL_SECONDS = 1.0
 
 
 class Pool:
@@ -178,7 +178,7 @@ def _die_with(coordinator: int) -> None:
             select.select([pidfd], [], [])  # readable once the process has exited
             os._exit(1)
         while True:
-            time.sleep(_PARENT_POLL_SECONDS)
+            time.sleep(_COORDINATOR_POLL_SECONDS)
             try:
                 os.kill(coordinator, 0)
             except ProcessLookupError:
