@@ -63,16 +63,21 @@ def assert_interrupted(proc: subprocess.Popen) -> tuple[bytes, bytes]:
     return out, err
 
 
+def pictures_and_workspace(base: Path, n: int) -> tuple[Path, Path, list[str]]:
+    """N generated pictures in base/dump, a fresh workspace, and the ingest command for them."""
+    src = base / "dump"
+    for i in range(n):
+        write(src, f"p{i}.jpg", jpeg(700 + i, (320, 240)))
+    ws = init_workspace(base / "ws").root
+    return src, ws, triage_cmd(ws, "ingest", str(src), "--case", "C", "--device", "D",
+                               "--workers", "2", "--no-classify")
+
+
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory) -> Path:
     """A workspace with one device of 9 pictures, ingested without classifying."""
-    base = tmp_path_factory.mktemp("intr")
-    src = base / "dump"
-    for i in range(9):
-        write(src, f"p{i}.jpg", jpeg(700 + i, (320, 240)))
-    ws = init_workspace(base / "ws").root
-    done = run(ws, "ingest", str(src), "--case", "C", "--device", "D", "--workers", "2",
-               "--no-classify")
+    _src, ws, ingest = pictures_and_workspace(tmp_path_factory.mktemp("intr"), 9)
+    done = subprocess.run(ingest, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return ws
 
@@ -100,12 +105,7 @@ def test_ctrl_c_means_the_same_in_every_stage(ingested, tmp_path, stage, sig):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_ingest_interrupted_in_its_match_stage_resumes(tmp_path, sig):
-    src = tmp_path / "dump"
-    for i in range(4):
-        write(src, f"p{i}.jpg", jpeg(800 + i, (200, 150)))
-    ws = init_workspace(tmp_path / "ws").root
-    args = triage_cmd(ws, "ingest", str(src), "--case", "C", "--device", "D", "--workers", "2",
-                      "--no-classify")
+    _src, ws, args = pictures_and_workspace(tmp_path, 4)
     proc = start_paused(args, "match", tmp_path / "flag")
     os.kill(proc.pid, sig)
     assert_interrupted(proc)
@@ -189,10 +189,11 @@ def test_a_stuck_worker_is_replaced_and_its_file_recorded(tmp_path):
         f"ok{i}.jpg": "ok" for i in range(6)}
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_ends_the_run_at_once_while_a_worker_is_stuck(tmp_path, sig):
+def _ingest_with_a_stuck_worker(tmp_path: Path) -> subprocess.Popen:
+    """An ingest (default time limit: 300 s, far beyond these tests) whose worker is stuck on
+    stuck.jpg by the time this returns."""
     src = _source_with_a_stuck_file(tmp_path / "dump")
-    ws = init_workspace(tmp_path / "ws").root  # default limit: 300 s, far beyond this test
+    ws = init_workspace(tmp_path / "ws").root
     flag = tmp_path / "stuck"
     proc = subprocess.Popen(
         triage_cmd(ws, "ingest", str(src), "--case", "C", "--device", "D", "--workers", "2"),
@@ -200,7 +201,17 @@ def test_a_signal_ends_the_run_at_once_while_a_worker_is_stuck(tmp_path, sig):
         env={**os.environ, "TRIAGE_FAULT_HANG_ON": "stuck.jpg",
              "TRIAGE_FAULT_PAUSE_FLAG": str(flag)})
     try:
-        wait_for_flag(proc, flag)  # a worker is now stuck on stuck.jpg
+        wait_for_flag(proc, flag)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    return proc
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_ends_the_run_at_once_while_a_worker_is_stuck(tmp_path, sig):
+    proc = _ingest_with_a_stuck_worker(tmp_path)
+    try:
         os.kill(proc.pid, sig)
         assert_interrupted(proc)
         assert wait_group_gone(proc.pid) == []
@@ -210,16 +221,8 @@ def test_a_signal_ends_the_run_at_once_while_a_worker_is_stuck(tmp_path, sig):
 
 
 def test_no_worker_survives_kill_9_of_the_coordinator(tmp_path):
-    src = _source_with_a_stuck_file(tmp_path / "dump")
-    ws = init_workspace(tmp_path / "ws").root
-    flag = tmp_path / "stuck"
-    proc = subprocess.Popen(
-        triage_cmd(ws, "ingest", str(src), "--case", "C", "--device", "D", "--workers", "2"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        env={**os.environ, "TRIAGE_FAULT_HANG_ON": "stuck.jpg",
-             "TRIAGE_FAULT_PAUSE_FLAG": str(flag)})
+    proc = _ingest_with_a_stuck_worker(tmp_path)
     try:
-        wait_for_flag(proc, flag)
         workers = [p for p in group_alive(proc.pid) if p != proc.pid]
         assert len(workers) >= 2  # the forkserver and at least the stuck worker
         os.kill(proc.pid, signal.SIGKILL)  # the coordinator only
