@@ -8,7 +8,8 @@ import hashlib
 import pytest
 from click.testing import CliRunner
 
-from tests.web_support import FakeClock, build_lab, content_id_of, signed_in
+from tests.conftest import jpeg, write
+from tests.web_support import FakeClock, add_exhibit, build_lab, content_id_of, signed_in
 from triage.cli.main import cli
 from triage.web import create_app
 
@@ -70,18 +71,9 @@ def test_known_pictures_reveal_only_from_the_known_view(env, tmp_path):
 def test_the_known_view_of_one_device_does_not_open_another(env, tmp_path):
     """The known view is per device: a picture of the case's other exhibit cannot be revealed
     by naming the device whose known view is open."""
-    from tests.conftest import jpeg, write
-    from triage.cli.ingest_cmd import options_from_config
-    from triage.ingest.coordinator import ingest
-
     lab, client, post, ids = env
     write(tmp_path / "ev1b", "Pictures/x.jpg", jpeg(301))
-    store = lab.ws.open_store()
-    try:
-        ingest(store, tmp_path / "ev1b", "C1", "D1-B", options_from_config(lab.ws, 0, False))
-        d1b = store.device("D1-B")["id"]
-    finally:
-        store.close()
+    d1b = add_exhibit(lab, tmp_path / "ev1b", "C1", "D1-B")
     src = tmp_path / "b.md5"
     src.write_text(hashlib.md5(jpeg(301)).hexdigest() + "  x.jpg\n")
     r = CliRunner().invoke(cli, ["-w", str(lab.ws.root), "hashsets", "import", str(src),
