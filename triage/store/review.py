@@ -144,15 +144,15 @@ class ReviewStore(CoreStore):
 
     # Sign-in attempts. A password check is *reserved* before it is made, in one write
     # transaction, so parallel guesses cannot all pass the lock test before any failure is
-    # counted (16 parallel guesses made 10-16 checks against an allowance of 5 before this).
+    # counted (before this, 16 parallel guesses could all be checked against an allowance of 5).
     # `failed_logins` counts checks not yet proven right, in flight or failed.
     def reserve_login_attempt(self, name: str, max_attempts: int, now: str
                               ) -> tuple[dict[str, Any] | None, bool]:
         """(the user or None, whether a password check may be made now).
 
         False while the account is locked or `max_attempts` checks are already counted; an
-        expired lock is lifted here. The same statements run for an unknown name, so an unknown
-        name costs what a known one does.
+        expired lock is lifted here. An unknown name gets (None, False); the caller then checks
+        the password against a placeholder, so it costs what a known name does.
         """
         with self.transaction() as c:
             row = c.execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()

@@ -24,6 +24,7 @@ from flask import (Blueprint, abort, flash, g, redirect, render_template, reques
 from triage import __version__
 from triage.web.context import now, now_text, policy, store
 from triage.accounts import verify_password
+from triage.store.review import iso_ms
 from triage.web.redirects import redirect_target
 
 bp = Blueprint("auth", __name__)
@@ -92,7 +93,7 @@ def login() -> Any:
         reason = ("unknown name" if user is None else "locked" if not may_check
                   else "disabled" if right else "wrong password")
         if user is not None and may_check:
-            lock_until = (now() + timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
+            lock_until = iso_ms(now() + timedelta(minutes=minutes))  # compared with now_text()
             if s.login_failed(user["id"], max_attempts, lock_until):
                 reason += "; account now locked"
     s.audit_event("web:login", {"user": name, "remote": request.remote_addr, "reason": reason},
