@@ -19,7 +19,6 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import click
@@ -27,8 +26,8 @@ from tabulate import tabulate
 
 from triage import __version__, interrupts
 from triage.store import Store, StoreError
-from triage.store.core import (DamagedDatabase, damage_marker, disk_full_message, is_damage,
-                               is_disk_full, now_iso)
+from triage.store.core import (DamagedDatabase, disk_full_message, is_damage, is_disk_full,
+                               mark_damaged)
 from triage.workspace import Workspace, WorkspaceError, find_workspace
 
 
@@ -60,7 +59,7 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
         raise Interrupted() from None
-    except Exception as exc:
+    except sqlite3.Error as exc:  # not even the read-only fallback could open it
         if is_disk_full(exc, ws.db_path):
             raise click.ClickException(disk_full_message(exc, ws.db_path)) from None
         raise
@@ -99,7 +98,7 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
             raise click.ClickException(disk_full_message(exc, store.path)) from None
         if is_damage(exc) and not store.read_only:
             outcome = None  # not written to again
-            _mark_damaged(store.path, str(exc))
+            mark_damaged(store.path, [str(exc)])
             raise click.ClickException(str(DamagedDatabase(
                 f"{store.path} is damaged ({exc}); it is not written to again. Restore it from"
                 " your backup, then run `triage doctor`"))) from None
@@ -124,16 +123,6 @@ def _finish(store: Store, audit_id: int | None, outcome: str | None,
                    err=True)
     finally:
         store.close()
-
-
-def _mark_damaged(db: Path, finding: str) -> None:
-    """Leave the marker that makes every later command refuse this database (`triage doctor`
-    removes it once the database passes its integrity check again)."""
-    try:
-        damage_marker(db).write_text(json.dumps({"found_at": now_iso(), "finding": finding})
-                                     + "\n", encoding="utf-8")
-    except OSError:
-        pass
 
 
 def _arguments(ctx: click.Context) -> dict[str, Any]:

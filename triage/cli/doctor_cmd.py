@@ -10,7 +10,6 @@ deletes the temporary files of list imports that died.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import click
 from triage.cli.base import emit_object, json_option
 from triage.store.hashsets import clean_stale_imports
 from triage.store.core import (DamagedDatabase, check_database_file, damage_marker,
-                               integrity_problems, now_iso)
+                               integrity_problems, mark_damaged)
 from triage.workspace import Workspace, WorkspaceError, find_workspace
 
 
@@ -51,8 +50,7 @@ def examine(ws: Workspace) -> list[Check]:
     else:
         problems = integrity_problems(db)
         if problems:
-            marker.write_text(json.dumps({"found_at": now_iso(), "finding": problems[:5]})
-                              + "\n", encoding="utf-8")
+            mark_damaged(db, problems)
             checks.append(Check(
                 "database", False,
                 f"{db} failed PRAGMA integrity_check: " + "; ".join(problems[:5]),

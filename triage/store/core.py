@@ -41,6 +41,17 @@ def damage_marker(path: Path) -> Path:
     return path.with_name(path.name + DAMAGE_SUFFIX)
 
 
+def mark_damaged(path: Path, findings: list[str]) -> None:
+    """Leave the marker that makes every command refuse this database until `triage doctor`
+    finds it sound again (restored from backup). Beside the file, never in it."""
+    try:
+        damage_marker(path).write_text(
+            json.dumps({"found_at": now_iso(), "findings": findings[:5]}) + "\n",
+            encoding="utf-8")
+    except OSError:  # a read-only folder: every command still meets the damage itself
+        pass
+
+
 def _what_to_do(path: Path) -> str:
     return (f"nothing was changed. Restore {path.name} from your backup (keep this copy for"
             " examination), then run `triage doctor`")
