@@ -73,6 +73,9 @@ def import_command(ctx: click.Context, file: Path, name: str, fmt: str, kind: st
         verb = "replaced" if result.replaced else "imported"
         say(f"{verb} {name}: {result.hashset['entry_count']} entries"
             f" ({result.hashset['format']}, {kind}, scheme {result.hashset['scheme']})")
+        if result.empty_content_skipped:
+            say(f"  skipped {result.empty_content_skipped} entries holding the hash of empty content"
+                " (the MD5/SHA-1/SHA-256 of zero bytes would make every empty file known)")
         if result.unmapped_categories:
             say("  categories not in the scheme's table (reported as uncategorised): "
                 + ", ".join(f"{k} ({v})" for k, v in result.unmapped_categories.items()))
