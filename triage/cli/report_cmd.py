@@ -39,7 +39,7 @@ def report_command(ctx: click.Context, device: str, html_file: Path | None,
                                               run.workspace.derivative_dir, with_thumbnails)
             csv_file = html_file.with_suffix(".csv")
             try:
-                write_outputs(run.store, {html_file: html, csv_file: schedule_csv(images)},
+                write_outputs(run.store, [(html_file, html), (csv_file, schedule_csv(images))],
                               force)
             except OutputRefused as exc:
                 raise click.ClickException(str(exc)) from exc

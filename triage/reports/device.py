@@ -175,12 +175,11 @@ def check_outputs(store: Store, paths: Sequence[Path], force: bool = False) -> N
             " Nothing was written.")
 
 
-def write_outputs(store: Store, files: Mapping[Path, str], force: bool = False) -> None:
-    """Write each path's text (UTF-8) after checking none would replace a file triage did not
+def write_outputs(store: Store, files: Sequence[tuple[Path, str]], force: bool = False) -> None:
+    """Write each (path, text) as UTF-8 after checking none would replace a file triage did not
     write; record what was written so the next report may replace it."""
-    paths = list(files)
-    check_outputs(store, paths, force)
-    for path, text in files.items():
+    check_outputs(store, [path for path, _ in files], force)
+    for path, text in files:
         data = text.encode("utf-8")
         tmp = path.with_name(path.name + ".part")
         try:
