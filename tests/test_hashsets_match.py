@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import by_path, files_json, flip_bits, write
-from triage.match.matcher import nearest_alert
+from triage.match.matcher import MatchConfig, nearest_alert
 from triage.signals.pdq_index import PdqIndex, brute_range
 from triage.demo.synthetic import encode, photo_like
 
@@ -186,11 +186,13 @@ def test_pdq_near_threshold_dihedral_and_never_categorised(tmp_path, triage, dev
     from triage.workspace import Workspace
     store = Workspace(tmp_path / "ws").open_store()
     try:
-        near = nearest_alert(store, [p1, p0, "f" * 64], max_distance=70)
+        near = nearest_alert(store, MatchConfig.from_workspace(Workspace(tmp_path / "ws")), [p1, p0, "f" * 64],
+                             max_distance=70)
         assert near[p1].distance == 32 and near[p1].hashset == "pdq" and near[p1].category == "1"
         assert near[p0].distance == 31
         assert "f" * 64 not in near or near["f" * 64].distance <= 70
-        assert nearest_alert(store, [p1], max_distance=31) == {}
+        config = MatchConfig.from_workspace(Workspace(tmp_path / "ws"))
+        assert nearest_alert(store, config, [p1], max_distance=31) == {}
     finally:
         store.close()
 

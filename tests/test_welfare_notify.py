@@ -14,8 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import jpeg, write
-from triage.cli.ingest_cmd import options_from_config
-from triage.ingest.coordinator import ingest
+from triage.pipeline import Pipeline
 from triage.welfare import check
 from triage.demo.welfare import record_work
 from triage.welfare.notify import NOTIFIERS, notifier, safe_message
@@ -88,7 +87,7 @@ def lab(workspace, tmp_path):
     ev = tmp_path / "ev"
     write(ev, "DCIM/IMG_0001.jpg", jpeg(1))
     store = workspace.open_store()
-    ingest(store, ev, CASE, DEVICE, options_from_config(workspace, 0, False))
+    Pipeline(workspace, store, progress=False).ingest(ev, CASE, DEVICE, 0)
     device = store.device(DEVICE)
     content = store.conn.execute("SELECT id, sha256 FROM contents").fetchone()
     uid = store.add_user("alice", "reviewer", "x", "2026-01-05T08:00:00+00:00")

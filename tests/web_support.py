@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from tests.conftest import jpeg, write
-from triage.cli.ingest_cmd import options_from_config
+from triage.pipeline import Pipeline
 from triage.ingest.coordinator import ingest
 from triage.accounts import hash_password
 from triage.workspace import Workspace
@@ -57,7 +57,7 @@ def build_lab(tmp_path: Path) -> Lab:
         write(two, f"DCIM/q{seed}.jpg", jpeg(seed))
     store = ws.open_store()
     try:
-        opts = options_from_config(ws, 0, False)
+        opts = Pipeline(ws, store, progress=False).ingest_options(0)
         ingest(store, one, "C1", "D1", opts)
         ingest(store, two, "C2", "D2", opts)
         now = "2026-05-01T00:00:00+00:00"
@@ -76,7 +76,7 @@ def add_second_exhibit(lab: Lab, tmp_path: Path) -> None:
     write(tmp_path / "ev3", "Pictures/same.jpg", jpeg(101))
     store = lab.ws.open_store()
     try:
-        ingest(store, tmp_path / "ev3", "C1", "D1-B", options_from_config(lab.ws, 0, False))
+        Pipeline(lab.ws, store, progress=False).ingest(tmp_path / "ev3", "C1", "D1-B", 0)
     finally:
         store.close()
 

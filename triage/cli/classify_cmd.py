@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import click
 
-from triage.classify.stage import (
-    ClassifyReport,
-    classify_device,
-    options_from_config,
-    select_cards,
-)
-from triage.cli.base import Run, command_context, emit_object, json_option
+from triage.classify.stage import ClassifyReport
+from triage.cli.base import command_context, emit_object, json_option
 from triage.classify.cards import ModelCardError
-from triage.queue.priority import priority_config
-
-
-def run_classify(run: Run, device: str, **overrides: Any) -> ClassifyReport:
-    """The classify stage with the workspace's config; shared by `classify`, `ingest`, `demo`."""
-    opts = options_from_config(priority_config(run.workspace), **overrides)
-    cards, problems = select_cards(run.workspace.root, opts)
-    report = classify_device(run.store, device, run.workspace.derivative_dir, cards, opts)
-    report.problems[:0] = problems
-    report.problems += [m.problem for m in report.models if m.problem]
-    return report
+from triage.pipeline import Pipeline
 
 
 def describe(report: ClassifyReport) -> list[str]:
@@ -63,8 +47,9 @@ def classify_command(ctx: click.Context, device: str, models: tuple[str, ...],
     """
     with command_context(ctx, "classify") as run:
         try:
-            report = run_classify(run, device, batch_size=batch_size, threads=threads,
-                                  redo=redo, progress=progress, only=list(models) or None)
+            report = Pipeline(run.workspace, run.store, progress).classify(
+                device, batch_size=batch_size, threads=threads, redo=redo,
+                only=list(models) or None)
         except ModelCardError as exc:
             raise click.ClickException(str(exc)) from exc
         run.counts.update(report.as_dict())
@@ -85,19 +70,3 @@ def classify_command(ctx: click.Context, device: str, models: tuple[str, ...],
 
 def register(cli: click.Group) -> None:
     cli.add_command(classify_command)
-
-
-def classify_step(run: Run, device: str, enabled: bool | None, progress: bool | None
-                  ) -> ClassifyReport | None:
-    """Classify as the last step of `triage ingest` (config `classify.on_ingest`, or the flag).
-
-    A model problem never fails the ingest that preceded it: the report names the problem and
-    `triage classify` can be run once it is fixed.
-    """
-    on = priority_config(run.workspace).get("classify", {}).get("on_ingest", True)
-    if not (on if enabled is None else enabled):
-        return None
-    try:
-        return run_classify(run, device, progress=progress)
-    except ModelCardError as exc:
-        return ClassifyReport(device, "refused", problems=[str(exc)])

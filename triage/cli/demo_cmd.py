@@ -9,13 +9,12 @@ import click
 
 from triage import __version__
 from triage.demo.backlog import seed_register
-from triage.cli.ingest_cmd import options_from_config
 from triage.cli.queue_cmd import classify_and_show_top
 from triage.cli.users_cmd import ensure_demo_reviewer
 from triage.demo.phone import build_phone_dump
 from triage.demo.lists import import_demo_lists
-from triage.ingest.coordinator import ingest
 from triage.demo.welfare import seed_demo_workspace
+from triage.pipeline import Pipeline
 from triage.workspace import init_workspace
 
 DEMO_CASE = "DEMO-2026-001"
@@ -46,8 +45,8 @@ def demo_command(directory: Path, fresh: bool) -> None:
     exe = _triage_executable()
     try:
         audit = store.audit_start("demo", {"directory": str(directory)}, __version__)
-        report = ingest(store, evidence, DEMO_CASE, DEMO_DEVICE,
-                        options_from_config(ws, None, None))
+        pipeline = Pipeline(ws, store)
+        report = pipeline.ingest(evidence, DEMO_CASE, DEMO_DEVICE)
         summary = store.device_summary(store.device(DEMO_DEVICE)["id"])
         click.echo(f"ingest {report.state}: {report.counts.files} files in {report.seconds:.1f}s")
         click.echo(f"  unique contents {summary['unique_contents']}, duplicate files"
@@ -56,11 +55,10 @@ def demo_command(directory: Path, fresh: bool) -> None:
                    f" {summary['ext_mismatches']}")
         click.echo("  by status: " + ", ".join(f"{k} {v}"
                                               for k, v in summary["by_status"].items()))
-        matched = import_demo_lists(store, evidence, directory / "lists",
-                                    ws.config("categories"), DEMO_DEVICE)
+        matched = import_demo_lists(pipeline, evidence, directory / "lists", DEMO_DEVICE)
         click.echo(f"hash lists: {matched.known_contents} known contents"
                    f" ({matched.known_good_contents} known-good), {matched.near} near candidates")
-        queue_lines = classify_and_show_top(ws, store, DEMO_DEVICE)
+        queue_lines = classify_and_show_top(pipeline, DEMO_DEVICE)
         click.echo(ensure_demo_reviewer(store, DEMO_CASE))
         click.echo("\n".join(seed_demo_workspace(ws, store)))
         registered = seed_register(store, ws.config, DEMO_CASE, DEMO_DEVICE)

@@ -48,8 +48,12 @@ def export_command(ctx: click.Context, device: str, fmt: str, profile: str | Non
             profile = profile or default_profile(ws.config("review"))
             run.counts.update(profile=profile, shape=shape)
 
+            categories = ws.config("categories")
+            config_path = str(ws.config_dir / "categories.toml")
+
             def write(f: TextIO) -> int:
-                return write_vics(run.store, device, f, profile, shape=shape)
+                return write_vics(run.store, device, f, profile, categories, config_path,
+                                  shape=shape)
         else:
             if shape != "case":
                 raise click.UsageError("--shape applies to --format vics only")

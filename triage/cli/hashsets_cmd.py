@@ -11,7 +11,7 @@ from triage.match.lists import FORMATS, ListFormatError
 from triage.categories import CategoryMap
 from triage.match.lists.entries import ParseOptions
 from triage.match.lists.library import KINDS, import_list
-from triage.match.matcher import after_list_change
+from triage.pipeline import Pipeline
 from triage.progress import progress_bar
 
 
@@ -63,7 +63,7 @@ def import_command(ctx: click.Context, file: Path, name: str, fmt: str, kind: st
                 say(f"\ninterrupted: {name} not imported; any earlier version of it is"
                     " unchanged. Run the same command again to import it.", err=True)
                 raise
-        report = after_list_change(run.store, result.hashset["id"], progress)
+        report = Pipeline(run.workspace, run.store, progress).lists_changed(result.hashset["id"])
         summary = result.as_dict() | {"matches": report.as_dict() if report else None}
         run.counts.update(entries=result.hashset["entry_count"],
                           known_contents=report.known_contents if report else 0)
@@ -103,7 +103,7 @@ def remove_command(ctx: click.Context, name: str) -> None:
     """Remove list NAME and every match it made."""
     with command_context(ctx, "hashsets remove") as run:
         hs = run.store.remove_hashset(name)
-        after_list_change(run.store, None)
+        Pipeline(run.workspace, run.store).lists_changed(None)
         say(f"removed {name} ({hs['entry_count']} entries)")
 
 

@@ -8,29 +8,10 @@ from typing import Any
 import click
 
 from triage.cli.base import command_context, emit_object, json_option
-from triage.cli.classify_cmd import classify_step, describe
+from triage.cli.classify_cmd import describe
 from triage.cli.match_cmd import describe as describe_match
-from triage.ingest.coordinator import IngestOptions, ingest
 from triage.evidence import SourceError
-from triage.match.matcher import match_device
-from triage.evidence.base import Limits
-from triage.workspace import Workspace
-
-
-def options_from_config(ws: Workspace, workers: int | None, progress: bool | None) -> IngestOptions:
-    cfg = ws.config("ingest")
-    lim = cfg.get("limits", {})
-    limits = Limits(
-        in_memory_bytes=int(lim.get("in_memory_mib", Limits.in_memory_bytes >> 20)) << 20,
-        max_pixels=int(lim.get("max_pixels", Limits.max_pixels)),
-        max_archive_depth=int(lim.get("max_archive_depth", Limits.max_archive_depth)),
-        max_compression_ratio=int(lim.get("max_compression_ratio", Limits.max_compression_ratio)),
-    )
-    opts = IngestOptions(limits=limits, progress=progress, derivative_dir=str(ws.derivative_dir))
-    configured = workers if workers is not None else int(cfg.get("ingest", {}).get("workers", 0))
-    if configured > 0 or workers == 0:
-        opts.workers = configured
-    return opts
+from triage.pipeline import Pipeline
 
 
 @click.command("ingest")
@@ -54,21 +35,17 @@ def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
     finish the job: files already recorded are skipped.
     """
     with command_context(ctx, "ingest") as run:
-        opts = options_from_config(run.workspace, workers, progress)
         try:
-            report = ingest(run.store, source, case, device, opts)
+            done = Pipeline(run.workspace, run.store, progress).process(
+                source, case, device, workers=workers, classify=classify)
         except SourceError as exc:
             raise click.ClickException(str(exc)) from exc
+        report, matched, classified = done.ingest, done.match, done.classify
+        assert report is not None
         run.counts.update(report.as_dict())
-        if report.state != "completed":
+        if done.state != "completed":
             run.counts["_outcome"] = "interrupted"
-        summary: dict[str, Any] = report.as_dict()
-        matched = match_device(run.store, device) if report.state == "completed" else None
-        summary["match"] = matched.as_dict() if matched else None
-        classified = (classify_step(run, device, classify, progress)
-                      if report.state == "completed" else None)
-        if classified is not None:
-            summary["classify"] = classified.as_dict()
+        summary: dict[str, Any] = done.as_dict()
         if as_json:
             emit_object(summary, True)
         else:
@@ -82,9 +59,9 @@ def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
                 click.echo(describe_match(matched))
             for line in describe(classified) if classified is not None else ():
                 click.echo(line)
-            if report.state != "completed":
+            if done.state != "completed":
                 click.echo("interrupted: run the same command again to resume.")
-        if report.state != "completed":
+        if done.state != "completed":
             ctx.exit(130)
 
 

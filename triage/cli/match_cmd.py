@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from triage.cli.base import command_context, emit_object, json_option
-from triage.match.matcher import MatchReport, match_device
+from triage.match.matcher import MatchReport
+from triage.pipeline import Pipeline
 
 
 def describe(report: MatchReport) -> str:
@@ -24,7 +25,7 @@ def match_command(ctx: click.Context, device: str, progress: bool | None,
                   as_json: bool) -> None:
     """Match DEVICE's contents against every list in the library (exact and near PDQ)."""
     with command_context(ctx, "match") as run:
-        report = match_device(run.store, device, progress)
+        report = Pipeline(run.workspace, run.store, progress).match(device)
         run.counts.update(report.as_dict())
         if as_json:
             emit_object(report.as_dict(), True)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import click
 
-from triage.cli.base import Run, command_context, emit, json_option, say
+from triage.cli.base import command_context, emit, json_option, say
 from triage.queue.priority import priority_config
 from triage.queue.build import QueueItem, build_queue
-from triage.store import Store
-from triage.workspace import Workspace
+from triage.pipeline import Pipeline
 
 
 def queue_rows(items: list[QueueItem]) -> list[dict]:
@@ -55,12 +54,11 @@ def register(cli: click.Group) -> None:
     cli.add_command(queue_command)
 
 
-def classify_and_show_top(workspace: Workspace, store: Store, device: str, top: int = 10
-                          ) -> list[str]:
+def classify_and_show_top(pipeline: Pipeline, device: str, top: int = 10) -> list[str]:
     """For the demo: classify the device, then the head of its review queue, as text lines."""
-    from triage.cli.classify_cmd import describe as describe_classify, run_classify
+    from triage.cli.classify_cmd import describe as describe_classify
 
-    lines = describe_classify(run_classify(Run(workspace, store), device))
-    items = build_queue(store, store.device(device)["id"], priority_config(workspace))
+    lines = describe_classify(pipeline.classify(device))
+    items = pipeline.queue(device)
     lines += ["", f"review queue of {device}: {len(items)} entries, top {min(top, len(items))}:"]
     return lines + describe(items[:top])

@@ -4,7 +4,6 @@ exact matches (categorised), near PDQ candidates (resized messaging copies) and 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 
@@ -13,11 +12,13 @@ from triage.categories import CategoryMap
 from triage.match.lists.entries import ParseOptions
 from triage.match.lists.library import import_list
 from triage.signals.pdq import pdq_hex
-from triage.match.matcher import MatchReport, after_list_change, match_device
+from triage.match.matcher import MatchReport
+from triage.pipeline import Pipeline
 
 
-def import_demo_lists(store: Any, evidence: Path, lists_dir: Path, config: dict[str, Any],
+def import_demo_lists(pipeline: Pipeline, evidence: Path, lists_dir: Path,
                       device: str) -> MatchReport:
+    store = pipeline.store
     lists_dir.mkdir(parents=True, exist_ok=True)
     camera = sorted((evidence / "DCIM" / "Camera").glob("IMG_2026*.jpg"))[:6]
     alert = lists_dir / "demo-alert.md5"
@@ -33,11 +34,11 @@ def import_demo_lists(store: Any, evidence: Path, lists_dir: Path, config: dict[
     icons = sorted(evidence.glob("Android/data/*/files/icon.png")) + [evidence / "Documents" /
                                                                      "notes.txt"]
     good.write_text("".join(f"{digest_bytes(p.read_bytes()).md5}  {p.name}\n" for p in icons))
-    cats = CategoryMap(config)
+    cats = CategoryMap(pipeline.workspace.config("categories"))
     for path, name, kind in ((alert, "demo-alert", "alert"), (pdq, "demo-alert-pdq", "alert"),
                              (good, "demo-known-good", "known-good")):
         import_list(store, path, name, kind=kind, scheme="vic-us" if kind == "alert" else None,
                     categories=cats,
                     options=ParseOptions(category="1" if kind == "alert" else None))
-    after_list_change(store, None)
-    return match_device(store, device)
+    pipeline.lists_changed(None)
+    return pipeline.match(device)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,8 +70,20 @@ class Settings:
                    int(cfg.get("nearest", {}).get("max_distance", 70)))
 
 
-def _workspace(store: Any) -> Workspace:
-    return Workspace(store.path.parent)
+@dataclass
+class MatchConfig:
+    """What matching needs from the workspace, handed in by the pipeline (`triage.pipeline`):
+    the thresholds, the lab's category maps, and where the derivatives are (dihedral PDQs are
+    hashed from them)."""
+
+    settings: Settings
+    categories: CategoryMap
+    derivative_dir: Path
+
+    @classmethod
+    def from_workspace(cls, ws: Workspace) -> "MatchConfig":
+        return cls(Settings.from_config(ws.config("matching")),
+                   CategoryMap(ws.config("categories")), ws.derivative_dir)
 
 
 # -- the PDQ index ------------------------------------------------------------------------
@@ -81,9 +94,8 @@ def _index_info(lists: list[dict[str, Any]], settings: Settings) -> dict[str, An
             "min_quality": settings.min_quality, "radius": settings.threshold}
 
 
-def rebuild_index(store: Any, settings: Settings | None = None) -> PdqIndex:
+def rebuild_index(store: Any, settings: Settings) -> PdqIndex:
     """Index every PDQ of every alert list (quality >= min_quality), and persist it."""
-    settings = settings or Settings.from_config(_workspace(store).config("matching"))
     lists = store.alert_pdq_lists()
     codes: list[np.ndarray] = []
     metas: list[np.ndarray] = []
@@ -120,7 +132,7 @@ def load_index(store: Any, settings: Settings) -> PdqIndex:
 
 
 # -- dihedral variants --------------------------------------------------------------------
-def _dihedral(store: Any, ws: Workspace, contents: list[dict[str, Any]],
+def _dihedral(store: Any, derivative_dir: Path, contents: list[dict[str, Any]],
               progress: bool | None = False) -> dict[int, list[tuple[str, int]]]:
     ids = [c["id"] for c in contents if c["derivative"]]
     have = store.pdq_variants(ids)
@@ -128,7 +140,7 @@ def _dihedral(store: Any, ws: Workspace, contents: list[dict[str, Any]],
     new_rows = []
     for c in progress_bar(progress, iterable=todo, unit="pic", desc="match dihedral"):
         try:
-            with Image.open(ws.derivative_dir / c["derivative"]) as im:
+            with Image.open(derivative_dir / c["derivative"]) as im:
                 rgb = im.convert("RGB")
         except (OSError, ValueError):
             continue  # a missing derivative only loses the dihedral check for this picture
@@ -142,18 +154,15 @@ def _dihedral(store: Any, ws: Workspace, contents: list[dict[str, Any]],
 
 
 # -- matching -------------------------------------------------------------------------------
-def match_contents(store: Any, *, device_id: int | None = None,
+def match_contents(store: Any, config: MatchConfig, *, device_id: int | None = None,
                    hashset_ids: Sequence[int] | None = None,
-                   settings: Settings | None = None,
                    progress: bool | None = False) -> MatchReport:
     """Match a device's contents (or all contents) against the lists (or only `hashset_ids`).
 
     Previous matches of those contents in those lists are replaced, so re-running is safe.
     Progress (a bar per step: exact lookups, then dihedral hashing) only when asked.
     """
-    ws = _workspace(store)
-    settings = settings or Settings.from_config(ws.config("matching"))
-    categories = CategoryMap(ws.config("categories"))
+    settings, categories = config.settings, config.categories
     lists = {h["id"]: h for h in store.hashsets()
              if hashset_ids is None or h["id"] in hashset_ids}
     contents = store.contents_to_match(device_id)
@@ -192,7 +201,7 @@ def match_contents(store: Any, *, device_id: int | None = None,
         if len(index):
             queries: list[tuple[int, str, str]] = [(c["id"], c["pdq"], "pdq") for c in pictures]
             if settings.dihedral:
-                variants = _dihedral(store, ws, pictures, progress)
+                variants = _dihedral(store, config.derivative_dir, pictures, progress)
                 report.dihedral_hashed = len(variants)
                 queries += [(cid, pdq, "pdq-dihedral") for cid, vs in variants.items()
                             for pdq, q in vs if q >= settings.min_quality]
@@ -225,32 +234,30 @@ def match_contents(store: Any, *, device_id: int | None = None,
     return report
 
 
-def match_device(store: Any, label: str, progress: bool | None = False) -> MatchReport:
-    return match_contents(store, device_id=store.device(label)["id"], progress=progress)
+def match_device(store: Any, config: MatchConfig, label: str,
+                 progress: bool | None = False) -> MatchReport:
+    return match_contents(store, config, device_id=store.device(label)["id"], progress=progress)
 
 
-def after_list_change(store: Any, hashset_id: int | None,
+def after_list_change(store: Any, config: MatchConfig, hashset_id: int | None,
                       progress: bool | None = False) -> MatchReport | None:
     """After an import (or removal): bring the PDQ index up to date (rebuilt only if the alert
     lists' PDQ hashes changed), re-match every content in the list."""
-    settings = Settings.from_config(_workspace(store).config("matching"))
-    refresh_index(store, settings)
+    refresh_index(store, config.settings)
     if hashset_id is None:
         return None
-    return match_contents(store, hashset_ids=[hashset_id], settings=settings, progress=progress)
+    return match_contents(store, config, hashset_ids=[hashset_id], progress=progress)
 
 
-def nearest_alert(store: Any, pdq_hexes: Sequence[str], max_distance: int = 70
-                  ) -> dict[str, NearestAlert]:
+def nearest_alert(store: Any, config: MatchConfig, pdq_hexes: Sequence[str],
+                  max_distance: int = 70) -> dict[str, NearestAlert]:
     """The closest alert-list PDQ for each query hash, only when within max_distance.
 
     For "looks like known material" signals (distance 32-70) beyond the match threshold; exact
     (a parallel full scan beyond the index radius).
     """
-    ws = _workspace(store)
-    settings = Settings.from_config(ws.config("matching"))
-    categories = CategoryMap(ws.config("categories"))
-    index = load_index(store, settings)
+    categories = config.categories
+    index = load_index(store, config.settings)
     unique = sorted({h.lower() for h in pdq_hexes if h})
     if not unique or not len(index):
         return {}

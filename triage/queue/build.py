@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from triage.match.matcher import nearest_alert
+from triage.match.matcher import MatchConfig, nearest_alert
 from triage.signals.pdq_index import PdqIndex, codes_from_hex
 from triage.queue.priority import Scored, in_cache, priority_config, score_picture, with_cluster
 from triage.store import Store
@@ -169,7 +169,11 @@ def _nearest_alerts(store: Store, items: Sequence[dict[str, Any]], cfg: dict[str
             by_hash.setdefault(it["pdq"], []).append(int(it["content_id"]))
     if not by_hash:
         return {}
-    found = nearest_alert(store, list(by_hash), max_distance=far)
+    # Until similarities are recorded at match time (the recorded queue), they are searched here.
+    from triage.workspace import Workspace
+
+    config = MatchConfig.from_workspace(Workspace(store.path.parent))
+    found = nearest_alert(store, config, list(by_hash), max_distance=far)
     out: dict[int, dict[str, Any]] = {}
     for pdq, hit in found.items():
         for cid in by_hash.get(pdq, ()):

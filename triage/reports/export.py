@@ -195,31 +195,19 @@ def media_record(first: dict[str, Any], files: list[dict[str, Any]],
     }
 
 
-def _workspace_configs(store: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
-    from triage.workspace import Workspace  # the workspace the store belongs to
-    ws = Workspace(store.path.parent)
-    return (ws.config("categories"), ws.config("review"),
-            str(ws.config_dir / "categories.toml"))
-
-
-def write_vics(store: Any, device_label: str, out: TextIO, profile: str | None = None,
-               categories_config: dict[str, Any] | None = None,
-               config_path: str | None = None, shape: str = "case") -> int:
+def write_vics(store: Any, device_label: str, out: TextIO, profile: str,
+               categories_config: dict[str, Any],
+               config_path: str = "config/categories.toml", shape: str = "case") -> int:
     """Write the device as one VICS 2.0 case (or hash set); returns how many Media records.
 
-    profile: 'us' or 'uk'; None follows the workspace's review scheme. shape: 'case' or
-    'hashset'. Every record is built (and every UK code checked) before the first byte is
-    written.
+    profile: 'us' or 'uk' (`default_profile` gives the workspace's); categories_config: the
+    workspace's config/categories.toml (the UK codes), named by config_path in messages.
+    shape: 'case' or 'hashset'. Every record is built (and every UK code checked) before the
+    first byte is written.
     """
     if shape not in SHAPES:
         raise ExportError(f"shape must be one of {', '.join(SHAPES)}, not {shape!r}")
-    if profile is None or categories_config is None:
-        cats, review, path = _workspace_configs(store)
-        categories_config = cats if categories_config is None else categories_config
-        profile = default_profile(review) if profile is None else profile
-        config_path = config_path or path
-    codes = CategoryCodes.for_profile(profile, categories_config,
-                                      config_path or "config/categories.toml")
+    codes = CategoryCodes.for_profile(profile, categories_config, config_path)
     dev = store.device(device_label)
     media = list(_media(store, dev["id"]))
     decisions = store.current_decisions(dev["id"])
