@@ -15,6 +15,7 @@ from flask import current_app, g
 
 from triage.categories import REVIEW_SCHEMES as SCHEMES
 from triage.store import Store
+from triage.store.review import iso_ms
 from triage.workspace import Workspace
 
 Clock = Callable[[], datetime]
@@ -48,7 +49,7 @@ def now() -> datetime:
 
 def now_text() -> str:
     """ISO 8601 UTC with milliseconds: exposure intervals are seconds long."""
-    return now().astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return iso_ms(now())
 
 
 @dataclass(frozen=True)
