@@ -16,13 +16,9 @@ half a report.
 from __future__ import annotations
 
 import base64
-<<<<<<< HEAD
 import hashlib
 import io
 import os
-=======
-import csv
->>>>>>> main
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
