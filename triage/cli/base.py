@@ -9,11 +9,17 @@ what can go wrong in any command into one clear message:
 - a full disk: one line naming the folder, no traceback (a reading command still runs: only
   its audit row is missing, and it says so);
 - a damaged database: a message naming the file; it is not written to again.
+
+Output for people (tables, `emit_object`, and every plain line through `say`) passes through
+`printable`: file names, EXIF fields and list fields come from the evidence, and a name holding
+an escape sequence would otherwise move the cursor, rewrite the screen or retitle the terminal
+of the person reading it. JSON output (`--json`) is written exactly as stored.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -74,8 +80,8 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
             if not (is_disk_full(exc, store.path) or store.read_only):
                 raise
             store.abandon_transaction()
-            click.echo(f"warning: {disk_full_message(exc, store.path)}. Reading goes on, but"
-                       " this command is not in the audit trail", err=True)
+            say(f"warning: {disk_full_message(exc, store.path)}. Reading goes on, but"
+                " this command is not in the audit trail", err=True)
         yield run
         outcome = run.counts.pop("_outcome", "ok")
         if outcome == "interrupted" or interrupts.received():
@@ -119,14 +125,44 @@ def _finish(store: Store, audit_id: int | None, outcome: str | None,
             raise
         if outcome and "disk full" in outcome:
             return  # the one message about the full disk is on its way already
-        click.echo(f"warning: the audit row of this command could not be completed ({exc})",
-                   err=True)
+        say(f"warning: the audit row of this command could not be completed ({exc})",
+            err=True)
     finally:
         store.close()
 
 
 def _arguments(ctx: click.Context) -> dict[str, Any]:
     return {"argv": sys.argv[1:], "params": ctx.params}
+
+
+# C0 and C1 controls and DEL (cursor movement, CSI/OSC sequences, bell, backspace), lone
+# surrogates (undecodable bytes of a name), the line/paragraph separators, and the bidirectional
+# overrides and isolates that make a name display in another order than it is stored ("Trojan
+# Source", CVE-2021-42574).
+_OTHERS = r"\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(rf"[\x00-\x1f{_OTHERS}]")
+_UNSAFE_KEEP_NEWLINE = re.compile(rf"[\x00-\x09\x0b-\x1f{_OTHERS}]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    o = ord(m.group())
+    if 0xDC80 <= o <= 0xDCFF:  # a byte that was not UTF-8 (os.fsdecode's surrogateescape)
+        return f"\\x{o - 0xDC00:02x}"
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
+def printable(value: Any, newlines: bool = False) -> str:
+    """`value` as text safe to print on a terminal: every control character (see `_UNSAFE`)
+    is shown as a `\\xNN` / `\\uNNNN` escape instead of acting. With `newlines`, line breaks
+    are kept (a message of several lines); a table cell never keeps them."""
+    text = value if isinstance(value, str) else str(value)
+    pattern = _UNSAFE_KEEP_NEWLINE if newlines else _UNSAFE
+    return pattern.sub(_escape, text) if pattern.search(text) else text
+
+
+def say(message: Any = "", err: bool = False) -> None:
+    """Print one message for people (`click.echo` after `printable`, line breaks kept)."""
+    click.echo(printable(message, newlines=True), err=err)
 
 
 def emit(rows: Iterable[dict[str, Any]], as_json: bool, columns: Sequence[str] | None = None,
@@ -140,7 +176,8 @@ def emit(rows: Iterable[dict[str, Any]], as_json: bool, columns: Sequence[str] |
         return n
     table = []
     for row in rows:
-        table.append([_cell(row.get(c)) for c in columns] if columns else list(row.values()))
+        table.append([_cell(row.get(c)) for c in columns] if columns
+                     else [_cell(v) for v in row.values()])
         n += 1
     if not table:
         click.echo(empty)
@@ -162,16 +199,17 @@ def _describe(obj: Any, indent: int) -> Iterator[str]:
     pad = "  " * indent
     for key, value in obj.items():
         if isinstance(value, dict):
-            yield f"{pad}{key}:"
+            yield f"{pad}{printable(key)}:"
             if value:
                 yield from _describe(value, indent + 1)
             else:
                 yield f"{pad}  (none)"
         else:
-            yield f"{pad}{key}: {value}"
+            yield f"{pad}{printable(key)}: {printable(value)}"
 
 
 def _cell(value: Any) -> str:
+    """A table cell: short, one line, nothing a terminal would act on (`printable`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -179,7 +217,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     text = str(value)
-    return text if len(text) <= 70 else text[:67] + "..."
+    return printable(text if len(text) <= 70 else text[:67] + "...")
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="JSON output for scripts.")

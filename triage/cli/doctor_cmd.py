@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from triage.cli.base import emit_object, json_option
+from triage.cli.base import emit_object, json_option, say
 from triage.store.hashsets import clean_stale_imports
 from triage.store.core import (DamagedDatabase, check_database_file, damage_marker,
                                integrity_problems, mark_damaged)
@@ -147,10 +147,10 @@ def doctor_command(ctx: click.Context, as_json: bool) -> None:
                      "checks": [asdict(c) for c in checks]}, True)
     else:
         for c in checks:
-            click.echo(f"{'ok  ' if c.ok else 'FAIL'}  {c.check}: {c.detail}")
+            say(f"{'ok  ' if c.ok else 'FAIL'}  {c.check}: {c.detail}")
             if c.advice:
-                click.echo(f"      what to do: {c.advice}")
-        click.echo(f"{ws.root}: " + ("healthy" if healthy else "needs attention"))
+                say(f"      what to do: {c.advice}")
+        say(f"{ws.root}: " + ("healthy" if healthy else "needs attention"))
     if not healthy:
         ctx.exit(1)
 
