@@ -92,7 +92,7 @@ def _leftovers(ws: Path) -> list[str]:
 READ_ONLY = [("files", "--device", "A"), ("summary", "--device", "A"), ("queue", "--device", "A")]
 
 WEB_PAGES = textwrap.dedent("""
-    import json, sys
+    import json, os, sys
     sys.path.insert(0, {repo!r})
     from pathlib import Path
     from tests.web_support import PASSWORD, login
@@ -106,13 +106,14 @@ WEB_PAGES = textwrap.dedent("""
     store.close()
     client = create_app(ws, testing=True).test_client()
     login(client, "rev")
-    with open({filler!r}, "wb") as f:  # now the disk fills up
+    fd = os.open({filler!r}, os.O_WRONLY | os.O_CREAT)  # now the disk fills up (unbuffered:
+    for chunk in (1 << 16, 1 << 12, 1):                # nothing is left to flush at close)
         try:
             while True:
-                f.write(bytes(1 << 16))
-                f.flush()
+                os.write(fd, bytes(chunk))
         except OSError:
             pass
+    os.close(fd)
     pages = {{url: client.get(url).status_code for url in ("/", "/review/A")}}
     print(json.dumps(pages))
 """)
