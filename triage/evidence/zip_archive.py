@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import stat
 import struct
+import warnings
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -197,7 +198,8 @@ def sample(folder: Path) -> Sample:
     from triage.demo.synthetic import encode, photo_like
 
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        warnings.simplefilter("ignore")  # "Duplicate name": on purpose
         zf.writestr("DCIM/a.jpg", encode(photo_like(2, (64, 48)), "JPEG", 90, None))
         zf.writestr("DCIM/", b"")
         zf.writestr("notes.txt", b"first")
