@@ -29,8 +29,9 @@ The module provides:
         (how any process reopens it) and, when the bytes are only reachable by reading the
         container in order (a compressed tar stream), its `data` instead, read through
         `archive.read_member` so size limits hold. Read the container's bytes through
-        `container.open()` (a stream that may or may not be seekable) and nothing else; never
-        write, extract or follow a link out of it. Raise ContainerError when the container
+        `container.open()` (a stream that may or may not be seekable), or, for a container
+        split over several files (E01, E02, ...), through `open_ref` on refs derived from
+        `container.ref`; never write, extract or follow a link out of it. Raise ContainerError when the container
         itself cannot be listed (entries already yielded are kept; the container's row is
         flagged with the message).
 
@@ -58,6 +59,9 @@ The module provides:
     release() -> None
         Close what the source keeps open in this process.
 
+Sources are found through entry points in every process, workers included; `SOURCES.register()`
+adds one to the current process only (an ingest with `workers=0`, a test).
+
 Refs are plain picklable values: `Ref(source, key, container, span)`. `key` is whatever the
 source needs to find the item again (folder: root and name components plus the inode seen at the
 walk; zip: member index and name; a disk image would use partition offset, file-system inode and
@@ -69,6 +73,7 @@ the picture's end).
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -238,8 +243,6 @@ def open_evidence(path: str | os.PathLike[str], dir_fd: int | None = None) -> in
     for it and, where permitted, without touching atime; refuse anything but a regular file."""
     fd = _open_noatime(path, os.O_RDONLY | NOFOLLOW | CLOEXEC | os.O_NONBLOCK, dir_fd)
     try:
-        import stat
-
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise NotRegularFile(0, "not a regular file any more (replaced by a pipe, device or"

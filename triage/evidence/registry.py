@@ -49,7 +49,7 @@ def open_ref(ref: Ref, limits: Limits | None = None) -> BinaryIO:
         raise OSError(f"no evidence source {ref.source!r} is loaded to open this entry") from exc
     stream: BinaryIO = module.open_entry(ref, limits or Limits())
     if ref.span is not None:
-        stream = Span(stream, *ref.span)  # type: ignore[assignment]
+        stream = Span(stream, *ref.span)
     return stream
 
 

@@ -81,7 +81,7 @@ class Span(io.RawIOBase):
                 skip -= len(chunk)
         self._positioned = True
 
-    def readinto(self, buffer: "memoryview | bytearray") -> int:  # type: ignore[override]
+    def readinto(self, buffer: "memoryview | bytearray") -> int:
         self._position()
         want = len(buffer)
         if self.length is not None:
@@ -125,13 +125,13 @@ class Counting(io.RawIOBase):
     def seekable(self) -> bool:
         return self.raw.seekable()
 
-    def readinto(self, buffer: "memoryview | bytearray") -> int:  # type: ignore[override]
+    def readinto(self, buffer: "memoryview | bytearray") -> int:
         data = self.raw.read(len(buffer))
         buffer[: len(data)] = data
         self.count += len(data)
         return len(data)
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
         self.count += len(data)
         return data
@@ -177,7 +177,7 @@ class InflateGuard(io.RawIOBase):
     def seekable(self) -> bool:
         return False  # seeking back in a compressed member means inflating it again
 
-    def readinto(self, buffer: "memoryview | bytearray") -> int:  # type: ignore[override]
+    def readinto(self, buffer: "memoryview | bytearray") -> int:
         try:
             data = self.stream.read(len(buffer))
         except OSError:

@@ -54,18 +54,18 @@ def sniff(probe: Probe) -> bool:
 def _stream(raw: BinaryIO) -> tuple[Counting, tarfile.TarFile]:
     counting = Counting(raw)
     try:
-        return counting, tarfile.open(fileobj=counting, mode="r|*")  # type: ignore[call-overload]
+        return counting, tarfile.open(fileobj=counting, mode="r|*")
     except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
         raise ContainerError(f"not a readable tar stream: {exc}") from exc
 
 
 def _guarded(tf: tarfile.TarFile, ti: tarfile.TarInfo, counting: Counting,
-             limits: Limits) -> BinaryIO | None:
+             limits: Limits) -> InflateGuard | None:
     member = tf.extractfile(ti)
     if member is None:
         return None
     start = counting.count
-    return InflateGuard(member, lambda: counting.count - start, limits)  # type: ignore[return-value]
+    return InflateGuard(member, lambda: counting.count - start, limits)
 
 
 def entries(container: Container, limits: Limits) -> Iterator[Entry]:
@@ -100,10 +100,10 @@ def entries(container: Container, limits: Limits) -> Iterator[Entry]:
                                 Ref(NAME, (index, ti.name), container.ref),
                                 unsafe_override(ti.name), depth, limits)
             yield entry
-            if member.tripped:  # type: ignore[attr-defined]
+            if member.tripped:
                 # The next member lies behind the rest of this one: reaching it means
                 # inflating the bomb after all.
-                raise ContainerError(f"stopped after {count} members: {member.tripped}",  # type: ignore[attr-defined]
+                raise ContainerError(f"stopped after {count} members: {member.tripped}",
                                      status="too_large")
     except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
         raise ContainerError(f"tar stream damaged after {count} members: {exc}") from exc
@@ -114,14 +114,14 @@ def entries(container: Container, limits: Limits) -> Iterator[Entry]:
 class _Holding(io.RawIOBase):
     """A member stream that keeps its tar stream (and the file under it) open until closed."""
 
-    def __init__(self, member: BinaryIO, tf: tarfile.TarFile, counting: Counting) -> None:
+    def __init__(self, member: InflateGuard, tf: tarfile.TarFile, counting: Counting) -> None:
         super().__init__()
         self.member, self.tf, self.counting = member, tf, counting
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: "memoryview | bytearray") -> int:  # type: ignore[override]
+    def readinto(self, buffer: "memoryview | bytearray") -> int:
         data = self.member.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -150,7 +150,7 @@ def open_entry(ref: Ref, limits: Limits) -> BinaryIO:
                     raise OSError(f"tar member {name!r} is no longer at index {index}")
                 member = _guarded(tf, ti, counting, limits)
                 assert member is not None
-                return _Holding(member, tf, counting)  # type: ignore[return-value]
+                return _Holding(member, tf, counting)
     except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, LimitExceeded) as exc:
         tf.close()
         counting.close()

@@ -88,7 +88,7 @@ def entries(container: Container, limits: Limits) -> Iterator[Entry]:
                              " large to open in memory; its members were not read",
                              status="too_large")
     counting = Counting(stream)
-    zf = _open_zip(counting)  # type: ignore[arg-type]
+    zf = _open_zip(counting)
     infos = zf.infolist()
     overlaps = overlapping(stream, infos)
     label = Labeller(container.label)
@@ -140,10 +140,10 @@ def entries(container: Container, limits: Limits) -> Iterator[Entry]:
 
 
 def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, counting: Counting,
-            limits: Limits) -> BinaryIO:
+            limits: Limits) -> InflateGuard:
     member = zf.open(info)
     start = counting.count
-    return InflateGuard(member, lambda: counting.count - start, limits,  # type: ignore[return-value]
+    return InflateGuard(member, lambda: counting.count - start, limits,
                         what="zip bomb")
 
 
@@ -163,7 +163,7 @@ def open_entry(ref: Ref, limits: Limits) -> BinaryIO:
         raw = open_ref(ref.container, limits)
         counting = Counting(raw)
         try:
-            zf = _open_zip(counting)  # type: ignore[arg-type]
+            zf = _open_zip(counting)
         except ContainerError as exc:
             counting.close()
             raise OSError(str(exc)) from exc
