@@ -15,7 +15,7 @@ import zlib
 import pytest
 
 from tests.conftest import by_path, files_json, jpeg, write
-from tests.test_archives import make_zip
+from tests.test_archives import make_tar, make_zip
 from triage.evidence.base import Limits
 from triage.ingest.coordinator import IngestOptions, ingest
 
@@ -54,8 +54,8 @@ def test_a_tar_stream_is_bounded_by_what_it_inflates(tmp_path, workspace):
     src = write(tmp_path / "in", "dump.tar.gz", buf.getvalue())
     assert len(buf.getvalue()) < 200_000  # 8 MiB of zeros in a few KiB: no size limit sees it
     store = workspace.open_store()
-    ingest(store, src, "C1", "D1", IngestOptions(workers=0, progress=False,
-                                                 limits=Limits(max_compression_ratio=100)))
+    report = ingest(store, src, "C1", "D1", IngestOptions(
+        workers=0, progress=False, limits=Limits(max_compression_ratio=100)))
     rows = rows_of(store)
     assert rows["dump.tar.gz!/first.jpg"]["status"] == "ok"
     bomb = rows["dump.tar.gz!/zeros.bin"]
@@ -64,6 +64,7 @@ def test_a_tar_stream_is_bounded_by_what_it_inflates(tmp_path, workspace):
     # and the archive's own row says so.
     top = rows["dump.tar.gz"]
     assert top["status"] == "too_large" and "stopped after 2 members" in top["reason"]
+    assert report.counts.by_status == {"ok": 1, "too_large": 2}  # the run's counts agree
 
 
 def overlapping_zip(inner_name: bytes, inner: bytes, outer_name: bytes) -> bytes:
@@ -173,3 +174,24 @@ def test_paths_longer_than_path_max_are_read(tmp_path, triage):
     assert deep["status"] == "ok" and deep["pdq"]
     assert deep["sha256"] == hashlib.sha256(picture).hexdigest()
     assert rows[f"{rel}/deep.zip!/in.jpg"]["status"] == "ok"
+
+
+def test_archives_too_large_to_hold_inside_a_compressed_stream(tmp_path, workspace):
+    """Past the in-memory limit an archive member is hashed as a stream; if it is itself an
+    archive it is still opened by reference (a tar streams again from the outer one) or, when
+    that needs random access it cannot have (a zip in a tar.gz), flagged: never a crash."""
+    filler = {f"{i}.bin": os.urandom(300_000) for i in range(5)}  # incompressible: no bomb
+    inner_tar = make_tar({**filler, "deep.jpg": jpeg(9)})
+    inner_zip = make_zip({**filler, "deep.jpg": jpeg(9)}, zipfile.ZIP_STORED)
+    src = write(tmp_path / "in", "outer.tgz", make_tar({"in.tar": inner_tar, "in.zip": inner_zip},
+                                                       "w:gz"))
+    store = workspace.open_store()
+    report = ingest(store, src, "C1", "D1", IngestOptions(
+        workers=0, progress=False, limits=Limits(in_memory_bytes=1 << 20)))
+    assert report.state == "completed"
+    rows = rows_of(store)
+    assert rows["outer.tgz!/in.tar!/deep.jpg"]["status"] == "ok"
+    assert rows["outer.tgz!/in.tar!/0.bin"]["sha256"] == hashlib.sha256(filler["0.bin"]).hexdigest()
+    big_zip = rows["outer.tgz!/in.zip"]
+    assert big_zip["status"] == "too_large" and "too large to open" in big_zip["reason"]
+    assert big_zip["sha256"] == hashlib.sha256(inner_zip).hexdigest()

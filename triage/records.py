@@ -83,6 +83,13 @@ class IngestCounts:
         self.files += 1
         self.by_status[status] = self.by_status.get(status, 0) + 1
 
+    def moved(self, old: str, new: str) -> None:
+        """A recorded file's status changed afterwards (an archive found damaged or stopped)."""
+        self.by_status[old] -= 1
+        if not self.by_status[old]:
+            del self.by_status[old]
+        self.by_status[new] = self.by_status.get(new, 0) + 1
+
     def as_dict(self) -> dict[str, Any]:
         """As reports and the run log show them (one spelling for both)."""
         return {"files": self.files, "skipped_already_done": self.skipped_done,

@@ -162,12 +162,16 @@ def bomb_reason(inflated: int, consumed: int, limits: Limits, claimed: bool = Fa
 
 class InflateGuard(io.RawIOBase):
     """A decompressing stream that raises LimitExceeded once it has inflated too much for the
-    compressed bytes consumed (`consumed()`), or more than `limits.max_member_bytes`."""
+    compressed bytes consumed (`consumed()`; with `inflated_before`, what the stream inflated
+    before this member), or more than `limits.max_member_bytes`."""
 
     def __init__(self, stream: BinaryIO, consumed: Callable[[], int], limits: Limits,
-                 what: str = "decompression bomb") -> None:
+                 what: str = "decompression bomb", inflated_before: int = 0) -> None:
         super().__init__()
         self.stream, self.consumed, self.limits, self.what = stream, consumed, limits, what
+        # A member of a compressed stream (tar.gz) is measured with the whole stream: its own
+        # compressed bytes may have been read ahead with the member before it.
+        self.before = inflated_before
         self.inflated = 0
         self.tripped: str | None = None  # the reason, once a limit was hit
 
@@ -188,8 +192,9 @@ class InflateGuard(io.RawIOBase):
         if self.inflated > self.limits.max_member_bytes:
             self.tripped = (f"inflates past the {self.limits.max_member_bytes} byte member"
                             " limit; not read further")
-        elif ratio_exceeded(self.inflated, self.consumed(), self.limits):
-            self.tripped = bomb_reason(self.inflated, self.consumed(), self.limits, what=self.what)
+        elif ratio_exceeded(self.before + self.inflated, self.consumed(), self.limits):
+            self.tripped = bomb_reason(self.before + self.inflated, self.consumed(), self.limits,
+                                       what=self.what)
         if self.tripped:
             raise LimitExceeded(self.tripped)
         buffer[: len(data)] = data

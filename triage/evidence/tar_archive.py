@@ -6,8 +6,9 @@ in-memory limit, hashed as a stream beyond it), and handed to the workers as byt
 ref, `Ref("tar", (index, stored name), <the tar's own ref>)`, still reopens it (by reading the
 stream again up to it), which is what an oversized archive inside the tar needs.
 
-The stream's inflation is bounded by what it actually inflates (streams.InflateGuard): a member
-over the ratio is recorded as `too_large`, and the stream stops there, since reaching the next
+The stream's inflation is bounded by what it actually inflates (streams.InflateGuard, measured
+over the stream so far: decompressed position against compressed bytes read): a member that
+takes the stream over the ratio is recorded as `too_large`, and the stream stops there, since reaching the next
 member would mean inflating the rest of the bomb; the tar's own row says where it stopped.
 """
 
@@ -64,8 +65,9 @@ def _guarded(tf: tarfile.TarFile, ti: tarfile.TarInfo, counting: Counting,
     member = tf.extractfile(ti)
     if member is None:
         return None
-    start = counting.count
-    return InflateGuard(member, lambda: counting.count - start, limits)
+    # Measured over the whole stream: a gzip stream is read in blocks, so a member's own
+    # compressed bytes are often read with the member before it.
+    return InflateGuard(member, lambda: counting.count, limits, inflated_before=ti.offset_data)
 
 
 def entries(container: Container, limits: Limits) -> Iterator[Entry]:

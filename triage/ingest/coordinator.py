@@ -60,7 +60,7 @@ class IngestReport:
 class _Archive:
     """An archive being expanded: done once its member list is exhausted and all are recorded."""
 
-    path: str
+    result: FileResult  # the archive's own row
     parent: "_Archive | None"
     container: Container
     outstanding: int = 0
@@ -206,7 +206,7 @@ class Ingest:
             assert result.container is not None
             result.archive_state = "pending"
             container = _container_of(result, entry, limits)
-            archive = _Archive(result.path, node, container)
+            archive = _Archive(result, node, container)
             stack.append((members(result.container, container, limits), archive))
             return
         if node is not None:
@@ -218,7 +218,9 @@ class Ingest:
             node.container.close()
             state = ("damaged" if node.status == "corrupt" else "not_expanded") \
                 if node.failure else "done"
-            self._archive_updates.append((node.path, state, node.failure, node.status))
+            if node.failure and node.status and node.result.status == "ok":
+                self.counts.moved("ok", node.status)  # as the store changes the row's status
+            self._archive_updates.append((node.result.path, state, node.failure, node.status))
             parent = node.parent
             if parent is None:
                 return
