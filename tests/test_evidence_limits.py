@@ -195,3 +195,22 @@ def test_archives_too_large_to_hold_inside_a_compressed_stream(tmp_path, workspa
     big_zip = rows["outer.tgz!/in.zip"]
     assert big_zip["status"] == "too_large" and "too large to open" in big_zip["reason"]
     assert big_zip["sha256"] == hashlib.sha256(inner_zip).hexdigest()
+
+
+def test_trees_deeper_than_the_descriptors_kept_open_are_walked_without_leaking(
+        tmp_path, workspace, monkeypatch):
+    import triage.evidence.folder as folder
+
+    monkeypatch.setattr(folder, "KEEP_OPEN", 2)  # as a tree thousands of folders deep would
+    src = tmp_path / "dump"
+    for depth in range(1, 7):
+        write(src, "/".join(f"d{i}" for i in range(depth)) + f"/f{depth}.jpg", jpeg(depth))
+    write(src, "d0/side/s.jpg", jpeg(20))
+    open_before = len(os.listdir("/proc/self/fd"))
+    store = workspace.open_store()
+    ingest(store, src, "C1", "D1", IngestOptions(workers=0, progress=False))
+    rows = rows_of(store)
+    assert len(rows) == 7 and all(r["status"] == "ok" for r in rows.values())
+    assert "d0/d1/d2/d3/d4/d5/f6.jpg" in rows
+    store.close()
+    assert len(os.listdir("/proc/self/fd")) == open_before  # no descriptor left behind

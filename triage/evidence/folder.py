@@ -34,6 +34,9 @@ DESCRIPTION = "a folder tree (a mounted or exported device, a phone extraction's
 PRIORITY = 10
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | NOFOLLOW | CLOEXEC
+# Folder descriptors an opener keeps (a walk holds one per level of the current path): far
+# below the usual 1,024-descriptor limit, and deeper than any real device's tree.
+KEEP_OPEN = 128
 
 
 def sniff(probe: Probe) -> bool:
@@ -62,9 +65,9 @@ class DirectoryOpener:
     kept, one name at a time.
     """
 
-    def __init__(self, root: str, keep: int = 128) -> None:
+    def __init__(self, root: str, keep: int | None = None) -> None:
         self.root = root
-        self.keep = keep
+        self.keep = KEEP_OPEN if keep is None else keep
         self._names: tuple[str, ...] = ()
         self._fds: list[int] = []  # _fds[i] is the folder _names[:i]
         self._tail: int | None = None  # a folder deeper than `keep`, opened for the last call
@@ -89,11 +92,16 @@ class DirectoryOpener:
         if len(self._fds) - 1 == len(names):
             return self._fds[-1]
         fd = self._fds[-1]
-        for name in names[len(self._fds) - 1:]:
-            nxt = _open_noatime(name, _DIR_FLAGS, dir_fd=fd)
+        try:
+            for name in names[len(self._fds) - 1:]:
+                nxt = _open_noatime(name, _DIR_FLAGS, dir_fd=fd)
+                if fd != self._fds[-1]:
+                    os.close(fd)
+                fd = nxt
+        except BaseException:
             if fd != self._fds[-1]:
                 os.close(fd)
-            fd = nxt
+            raise
         self._tail = fd
         return fd
 
