@@ -1,4 +1,4 @@
-"""Labels: the one spelling of where an item sits in the evidence, unique and reversible.
+r"""Labels: the one spelling of where an item sits in the evidence, unique and reversible.
 
 A label is what `triage files` shows as `path` and what the store keys a row by: `DCIM/a.jpg` in
 a folder, `dump.zip!/DCIM/a.jpg` inside an archive, `dump.zip!/x/inner.tar!/b.jpg` deeper,
@@ -9,20 +9,20 @@ lead back to exactly one item.
 The rule. Every name (a folder entry's name, an archive member's stored name) is taken as bytes
 (text names are UTF-8; bytes that are not valid UTF-8 are kept as they are) and written as:
 
-- printable characters as themselves, so ordinary names stay readable (spaces, accents, any
-  script, emoji);
-- `\\` as `\\\\`: the backslash is the escape character;
-- every byte that is not printable UTF-8 as `\\xNN`, one escape per byte: undecodable bytes,
-  control characters (U+0000-U+001F, U+007F-U+009F) and the invisible characters that can disguise
-  a name on screen (bidirectional overrides such as U+202E, zero-width space, line separators,
-  U+FEFF). `\\xff.jpg` is therefore the file whose name is the byte 0xFF then `.jpg`, and a file
-  literally named `\\xff.jpg` is shown as `\\\\xff.jpg`;
-- a `!` that ends a name component as `\\x21`, so `!/` appears in a label only where a container
-  ends and its members begin (a folder named `x.zip!` is `x.zip\\x21/...`, never `x.zip!/...`);
-- a `#` followed only by digits to the end of a component as `\\x23`, so a trailing `#N` is only
+- characters as themselves, so ordinary names stay readable (spaces, accents, any script, emoji)
+  and a JSON consumer gets the exact name: control and direction-changing characters are kept
+  too, and are made inert where a label is shown to people (`triage.cli.base.printable` for the
+  terminal, HTML escaping on the web), not here;
+- `\\` for `\`: the backslash is the escape character;
+- `\xNN` for each byte that is not valid UTF-8, so a label is text that can be stored and
+  shown. `\xff.jpg` is therefore the file whose name is the byte 0xFF then `.jpg`, and a file
+  literally named `\xff.jpg` is shown as `\\xff.jpg`;
+- `\x21` for a `!` that ends a name component, so `!/` appears in a label only where a container
+  ends and its members begin (a folder named `x.zip!` is `x.zip\x21/...`, never `x.zip!/...`);
+- `\x23` for a `#` followed only by digits to the end of a component, so a trailing `#N` is only
   ever the duplicate marker: a container may store one name several times (zip allows it), and the
   second and later members under one name are labelled `a.jpg#2`, `a.jpg#3` in stored order
-  (a member literally named `a.jpg#2` is `a.jpg\\x232`).
+  (a member literally named `a.jpg#2` is `a.jpg\x232`).
 
 Components are joined by `/` (an archive member's stored name keeps its own `/`s, an absolute
 name its leading one); a container's members follow the container's label after `!/`. `parse()`
@@ -34,11 +34,6 @@ from __future__ import annotations
 import re
 
 _DUPLICATE = re.compile(r"#([0-9]+)$")
-# Invisible or direction-changing characters that make a name look like another on screen
-# (U+202E turns "gpj.exe" into "exe.jpg"). ZWJ/ZWNJ stay: emoji and several scripts need them.
-_DISGUISING = frozenset(
-    [0x061C, 0x180E, 0x200B, 0x200E, 0x200F, 0x2028, 0x2029, 0x2060, 0xFEFF]
-    + list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A)))
 
 
 def name_bytes(name: str | bytes) -> bytes:
@@ -61,8 +56,6 @@ def escape_component(name: str | bytes) -> str:
             out.append(f"\\x{code - 0xDC00:02x}")
         elif ch == "\\":
             out.append("\\\\")
-        elif code < 0x20 or 0x7F <= code <= 0x9F or code in _DISGUISING:
-            out.append("".join(f"\\x{b:02x}" for b in ch.encode("utf-8")))
         else:
             out.append(ch)
     text = "".join(out)
