@@ -63,6 +63,8 @@ class Pipeline:
         limits = Limits(
             in_memory_bytes=int(lim.get("in_memory_mib", Limits.in_memory_bytes >> 20)) << 20,
             max_pixels=int(lim.get("max_pixels", Limits.max_pixels)),
+            max_decode_bytes=int(lim.get("max_decode_mib", Limits.max_decode_bytes >> 20)) << 20,
+            max_frames=int(lim.get("max_frames", Limits.max_frames)),
             max_archive_depth=int(lim.get("max_archive_depth", Limits.max_archive_depth)),
             max_compression_ratio=int(lim.get("max_compression_ratio",
                                               Limits.max_compression_ratio)),

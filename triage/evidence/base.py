@@ -31,6 +31,8 @@ class Limits:
 
     in_memory_bytes: int = 256 << 20  # larger files are hash-streamed and not decoded
     max_pixels: int = 250_000_000
+    max_decode_bytes: int = 1024 << 20  # a picture whose decode would allocate more: too_large
+    max_frames: int = 100  # frames/pages of one picture hashed; beyond: status partial
     max_archive_depth: int = 4  # archive inside archive inside ...
     max_member_bytes: int = 64 << 30  # a member claiming more is not read at all
     max_compression_ratio: int = 1000  # above this (and > 64 MiB) a member is a zip bomb

@@ -15,6 +15,7 @@ from typing import Any
 
 from triage.store.core import CoreStore, now_iso
 from triage.store.schema import Domain
+from triage.store.signals import is_picture
 
 BACKLOG = Domain(
     "backlog",
@@ -100,7 +101,7 @@ class BacklogStore(CoreStore):
         """Files, unique images, known alert hits by category, known-good and unseen images."""
         c = self.conn
         row = c.execute(
-            "SELECT COUNT(*) AS files, COUNT(DISTINCT CASE WHEN ct.phash IS NOT NULL"
+            "SELECT COUNT(*) AS files, COUNT(DISTINCT CASE WHEN " + is_picture("ct") +
             " THEN f.content_id END) AS unique_images"
             " FROM files f LEFT JOIN contents ct ON ct.id=f.content_id WHERE f.device_id=?",
             (device_id,)).fetchone()
@@ -108,7 +109,7 @@ class BacklogStore(CoreStore):
                                "known_alert": {}, "known_alert_total": 0, "known_good": 0,
                                "decided": 0, "unseen": row["unique_images"]}
         images = ("SELECT DISTINCT f.content_id FROM files f JOIN contents ct ON ct.id=f.content_id"
-                  " WHERE f.device_id=:d AND ct.phash IS NOT NULL")
+                  " WHERE f.device_id=:d AND " + is_picture("ct"))
         known_ids: set[int] = set()
         if self.has_table("matches") and self.has_table("hashsets"):
             best: dict[int, str] = {}
@@ -175,7 +176,8 @@ class BacklogStore(CoreStore):
             " ct.exif_make, ct.exif_model, ct.exif_datetime_original, ct.exif_gps, ct.derivative,"
             " COUNT(f.id) AS copies, MIN(f.path) AS path"
             " FROM files f JOIN contents ct ON ct.id=f.content_id"
-            " WHERE f.device_id=? AND ct.phash IS NOT NULL GROUP BY ct.id ORDER BY MIN(f.path)",
+            " WHERE f.device_id=? AND " + is_picture("ct") +
+            " GROUP BY ct.id ORDER BY MIN(f.path)",
             (device_id,))
         images = {r["content_id"]: dict(r) | {"known_category": None, "known_lists": [],
                                               "known_good": False, "decided_category": None,

@@ -11,6 +11,7 @@ from typing import Any
 
 from triage.store.core import CoreStore, in_chunks, now_iso
 from triage.store.schema import Domain
+from triage.store.signals import frame0_signal, is_picture
 
 CLASSIFY = Domain(
     "classify",
@@ -143,11 +144,12 @@ class ClassifyStore(CoreStore):
         """Each unique unseen picture of a device with every path holding it on the device."""
         rows = self.conn.execute(
             f"""
-            SELECT c.id AS content_id, c.sha256, c.derivative, c.width, c.height, c.pdq,
-                   c.pdq_quality, c.phash, c.exif_make, c.exif_model, c.exif_datetime_original,
-                   f.path
+            SELECT c.id AS content_id, c.sha256, c.derivative, c.width, c.height,
+                   sp.value AS pdq, sp.quality AS pdq_quality, sh.value AS phash, c.exif_make,
+                   c.exif_model, c.exif_datetime_original, f.path
             FROM files f JOIN contents c ON c.id = f.content_id
-            WHERE f.device_id = ? AND c.phash IS NOT NULL AND {self._unseen_clause('c')}
+            {frame0_signal('c', 'pdq', 'sp')} {frame0_signal('c', 'phash', 'sh')}
+            WHERE f.device_id = ? AND {is_picture('c')} AND {self._unseen_clause('c')}
             ORDER BY c.id, f.path
             """,
             (device_id,),
