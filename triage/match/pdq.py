@@ -57,7 +57,7 @@ def rebuild_index(store: Any, settings: "Settings") -> PdqIndex:
     codes: list[np.ndarray] = []
     metas: list[np.ndarray] = []
     for h in lists:
-        for batch in store.list_pdq_batches(h["id"]):
+        for batch in store.list_signal_batches(h["id"], "pdq"):
             keep = [b for b in batch if b[2] is None or b[2] >= settings.min_quality]
             if not keep:
                 continue

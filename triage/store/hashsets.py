@@ -287,13 +287,14 @@ class HashsetStore(CoreStore):
         finally:
             conn.close()
 
-    def list_pdq_batches(self, hashset_id: int,
-                         batch: int = 1_000_000) -> Iterator[list[tuple[int, bytes, int | None]]]:
-        """(entry id, 32-byte PDQ, quality) of a list, in batches (for building the index)."""
+    def list_signal_batches(self, hashset_id: int, signal: str = "pdq", batch: int = 1_000_000
+                            ) -> Iterator[list[tuple[int, bytes, int | None, int, float | None]]]:
+        """(entry id, value, quality, frame, seconds) of every value of `signal` in a list, in
+        entry order, in batches (for building an index: PDQ, or a lab's own signal)."""
         conn = self._open_list(hashset_id)
         try:
-            cur = conn.execute("SELECT entry_id, value, quality FROM entry_signals"
-                               " WHERE signal = 'pdq' ORDER BY entry_id, frame")
+            cur = conn.execute("SELECT entry_id, value, quality, frame, seconds FROM entry_signals"
+                               " WHERE signal = ? ORDER BY entry_id, frame", (signal,))
             while rows := cur.fetchmany(batch):
                 yield [tuple(r) for r in rows]
         finally:
