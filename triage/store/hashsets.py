@@ -638,6 +638,12 @@ def _insert_columns(conn: sqlite3.Connection, table: str, block: EntryBlock, fir
         params.append(json.dumps(list(zip(*(block.values[c] for c in varying)))))
     if varying:
         source = f"json_each(?{len(params)})"
+    elif signal is not None:
+        # Count along the block's entries just written (a rowid range): entries + signals of a
+        # million PDQs took 0.84 s CPU this way, 1.2 s with the recursive counter below.
+        params.append(block.n)
+        source = (f"(SELECT id - ?1 AS key FROM entries WHERE id >= ?1"
+                  f" AND id < ?1 + ?{len(params)})")
     else:  # every column packed or constant: count the rows out
         params.append(block.n)
         source = (f"(WITH RECURSIVE k(key) AS (SELECT 0 UNION ALL SELECT key+1 FROM k"
