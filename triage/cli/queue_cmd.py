@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from triage.cli.base import command_context, emit, json_option
+from triage.cli.base import command_context, emit, json_option, say
 from triage.queue.priority import priority_config
 from triage.queue.build import QueueItem, build_queue
 from triage.pipeline import Pipeline
@@ -44,10 +44,10 @@ def queue_command(ctx: click.Context, device: str, limit: int | None, as_json: b
             run.counts["rows"] = emit(queue_rows(shown), True)
         else:
             for line in describe(shown) or ["(queue empty: nothing unseen on this device)"]:
-                click.echo(line)
+                say(line)
             run.counts["rows"] = len(shown)
             if limit is not None and len(items) > limit:
-                click.echo(f"... {len(items) - limit} more entries")
+                say(f"... {len(items) - limit} more entries")
 
 
 def register(cli: click.Group) -> None:

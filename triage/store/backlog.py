@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from triage.categories import severity_rank
 from triage.store.core import CoreStore, now_iso
 from triage.store.schema import Domain
 from triage.store.signals import is_picture
@@ -45,15 +46,6 @@ BACKLOG = Domain(
 
 REGISTER_FIELDS = ("device_type", "seized_on", "risk_band", "access_to_children",
                    "child_at_risk", "next_court_date", "bail_rui", "register_status", "notes")
-
-# Severity order used when one picture carries several categories (two lists disagree): the
-# report shows the most serious, as a court schedule would.
-_SEVERITY = ("A", "B", "C", "1", "2", "3", "4", "0", "not_indecent", "uncategorised")
-
-
-def severity_rank(category: str | None) -> int:
-    return _SEVERITY.index(category) if category in _SEVERITY else len(_SEVERITY)
-
 
 class BacklogStore(CoreStore):
     def has_table(self, name: str) -> bool:
@@ -112,15 +104,10 @@ class BacklogStore(CoreStore):
                   " WHERE f.device_id=:d AND " + is_picture("ct"))
         known_ids: set[int] = set()
         if self.has_table("matches") and self.has_table("hashsets"):
-            best: dict[int, str] = {}
-            for r in c.execute(
-                    f"SELECT m.content_id, COALESCE(m.category, 'uncategorised') AS category"
-                    f" FROM matches m JOIN hashsets h ON h.id=m.hashset_id"
-                    f" WHERE m.near=0 AND h.kind='alert' AND m.content_id IN ({images})",
-                    {"d": device_id}):
-                cur = best.get(r["content_id"])
-                if cur is None or severity_rank(r["category"]) < severity_rank(cur):
-                    best[r["content_id"]] = r["category"]
+            pictures = {r[0] for r in c.execute(images, {"d": device_id})}
+            best = {cid: k.category for cid, k in
+                    self.known_categories(device_id=device_id).items()  # type: ignore[attr-defined]
+                    if cid in pictures}
             by_cat: dict[str, int] = {}
             for cat in best.values():
                 by_cat[cat] = by_cat.get(cat, 0) + 1
@@ -199,11 +186,10 @@ class BacklogStore(CoreStore):
                     img["known_lists"].append(r["name"])
                 if r["kind"] == "known-good":
                     img["known_good"] = True
-                elif r["kind"] == "alert":
-                    cat = r["category"] or "uncategorised"
-                    if (img["known_category"] is None
-                            or severity_rank(cat) < severity_rank(img["known_category"])):
-                        img["known_category"] = cat
+            for cid, known in self.known_categories(  # type: ignore[attr-defined]
+                    device_id=device_id).items():
+                if cid in images:
+                    images[cid]["known_category"] = known.category
         if self.has_table("decisions"):
             has_users = self.has_table("users")
             who = "u.name" if has_users else "CAST(d.user_id AS TEXT)"
