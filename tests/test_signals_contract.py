@@ -280,6 +280,10 @@ def test_a_lab_signal_matcher_media_handler_and_list_format_need_no_edit_inside_
     ev = tmp_path / "ev"
     write(ev, "DCIM/still.jpg", still)
     write(ev, "DCIM/clip.mp4", clip)
+    big = bytes(range(256)) * 6000  # 1.5 MiB: over the 1 MiB set below, hashed as a stream
+    write(ev, "Download/big.bin", big)
+    cfg = workspace.root / "config" / "ingest.toml"
+    cfg.write_text(cfg.read_text().replace("in_memory_mib = 256", "in_memory_mib = 1"))
     pdq_list = tmp_path / "known.pdq"
     pdq_list.write_text(f"pdq,category\n{pdq_hex(known.convert('RGB'))[0]},A\n")
     triage("hashsets", "import", str(pdq_list), "--name", "pdq", "--format", "pdq",
@@ -310,6 +314,9 @@ def test_a_lab_signal_matcher_media_handler_and_list_format_need_no_edit_inside_
 
     store = workspace.open_store()
     try:
+        streamed = {x.signal: x.value for x in
+                    store.content_signals(rows["Download/big.bin"]["content_id"])}
+        assert streamed["crc32"] == f"{zlib.crc32(big):08x}"  # the lab's signal, same one read
         sig = {x.signal: x for x in store.content_signals(s["content_id"])}
         assert sig["crc32"].value == f"{zlib.crc32(still):08x}"
         assert sig["ahash"].value == still_ahash and sig["md5"].value == s["md5"]

@@ -101,11 +101,13 @@ def oversize_result(path: str, stream: BinaryIO, limits: Limits) -> FileResult:
     result = FileResult(path=path, extension=extension_of(path), size=size, status="ok",
                         detected_type=ftype.name, media_kind=ftype.kind,
                         ext_mismatch=extension_mismatch(ftype, extension_of(path)),
-                        md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256)
+                        md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256,
+                        signals=digests.signal_values())
     if hit:
         result.status = "too_large"
         result.reason = f"over {limits.max_member_bytes} bytes; hashes cover only the first part"
         result.md5 = result.sha1 = result.sha256 = None
+        result.signals = []
     elif ftype.kind == "image":
         result.status = "too_large"
         result.reason = (f"{size} bytes, over the {limits.in_memory_bytes} byte in-memory limit;"
