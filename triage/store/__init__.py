@@ -15,10 +15,10 @@ from triage.store.export import EXPORT, ExportStore
 from triage.store.hashsets import HASHSETS, HashsetStore
 from triage.store.ingest import IngestStore
 from triage.store.review import REVIEW, ReviewStore
-from triage.store.schema import CORE, INGEST
+from triage.store.schema import CORE, EVIDENCE, INGEST
 from triage.store.welfare import WELFARE, WelfareStore
 
-DOMAINS = (CORE, INGEST, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT)
+DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT)
 
 
 class Store(ExportStore, WelfareStore, ClassifyStore, ReviewStore, BacklogStore, HashsetStore, IngestStore, CoreStore):
