@@ -8,9 +8,11 @@ names every signal that contributed, in the order of its contribution.
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -30,6 +32,17 @@ def priority_config(workspace: Workspace | None = None) -> dict[str, Any]:
     if workspace is None:
         return base
     return merge(base, workspace.config("priority"))
+
+
+def effective_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A priority config (the workspace's copy, or one already merged) over the packaged
+    defaults: every reader of the recorded queue compares the same thing."""
+    return merge(copy.deepcopy(_packaged()), dict(cfg or {}))
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> dict[str, Any]:
+    return default_config("priority")
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

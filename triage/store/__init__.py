@@ -13,14 +13,17 @@ from triage.store.backlog import BACKLOG, BacklogStore
 from triage.store.classify import CLASSIFY, ClassifyStore
 from triage.store.hashsets import HASHSETS, HashsetStore
 from triage.store.ingest import IngestStore
+from triage.store.queue import QUEUE, QueueStore
 from triage.store.review import REVIEW, ReviewStore
 from triage.store.schema import CORE, INGEST
+from triage.store.similar import SIMILAR, SimilarStore
 from triage.store.welfare import WELFARE, WelfareStore
 
-DOMAINS = (CORE, INGEST, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE)
+DOMAINS = (CORE, INGEST, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, SIMILAR, QUEUE)
 
 
-class Store(WelfareStore, ClassifyStore, ReviewStore, BacklogStore, HashsetStore, IngestStore, CoreStore):
+class Store(QueueStore, SimilarStore, WelfareStore, ClassifyStore, ReviewStore, BacklogStore,
+            HashsetStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS
