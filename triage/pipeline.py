@@ -28,12 +28,12 @@ from triage.classify.stage import (ClassifyReport, classify_device, select_cards
 from triage.evidence.base import Limits
 from triage.ingest import IngestOptions, IngestReport, ingest
 from triage.match.matcher import MatchConfig, MatchReport, after_list_change, match_device
-from triage.match.similar import SimilarReport, record_similar, unchecked_count
+from triage.match.similar import SimilarReport, record_similar, search_alerts, unchecked_count
 from triage.queue.build import QueueItem
 from triage.queue.priority import priority_config
 from triage.queue.workload import figures
-from triage.queue.recorded import (QueueView, Recorded, open_queue, record_queue,
-                                   refresh_devices)
+from triage.queue.recorded import (BuiltQueue, QueueView, Recorded, RecordedQueue,
+                                   record_queue, refresh_devices)
 from triage.store import Store, StoreError
 from triage.workspace import Workspace
 
@@ -172,10 +172,17 @@ class Pipeline:
 
     def open_queue(self, device_id: int, *, per_request: bool = False) -> QueueView:
         """The device's queue for reading. A workspace made before similarities were recorded
-        has them recorded for the device first (once), so its queue reads as it did."""
-        if not per_request:
-            self._similarities_once(device_id)
-        return open_queue(self.store, device_id, self.priority, per_request)
+        has them recorded for the device first (once), so its queue reads as it did.
+
+        `per_request`: built now, similarities searched now — the path before the queue was
+        recorded, kept for scripts/bench_review.py to measure against."""
+        if per_request:
+            cluster, sim = self.priority.get("cluster", {}), self.priority.get("similarity", {})
+            far, min_q = int(sim.get("max_distance", 70)), int(cluster.get("min_pdq_quality", 50))
+            return BuiltQueue(self.store, device_id, self.priority, alerts=lambda items: (
+                search_alerts(self.store, self.match_config, items, far, min_q)))
+        self._similarities_once(device_id)
+        return RecordedQueue(self.store, device_id, self.priority)
 
     def _similarities_once(self, device_id: int) -> None:
         build = self.store.queue_build(device_id)
@@ -188,7 +195,7 @@ class Pipeline:
                 return
         except StoreError:
             return  # a list file is missing: the queue is read without, as the matcher would
-        self.record_queue(device_id, "similarities recorded")
+        self.record_queue(device_id, "first read" if build is None else "similarities recorded")
 
     def workload(self, device_id: int) -> dict[str, Any]:
         """Queue entries, the unseen pictures they stand for, review hours left."""

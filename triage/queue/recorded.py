@@ -30,7 +30,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from triage.match.similar import unchecked_count
-from triage.queue.build import Picture, QueueItem, build_queue, entries, pictures
+from triage.queue.build import (AlertSource, Picture, QueueItem, build_queue, entries,
+                                pictures)
 from triage.queue.priority import effective_config
 from triage.queue.workload import figures
 from triage.signals.pdq_index import codes_from_hex
@@ -149,8 +150,7 @@ def apply_pending(store: Store, device_id: int, cfg: Mapping[str, Any] | None) -
             elif new is not None:
                 back.append(new)
         if not rework and not back:
-            store.update_queue(device_id, drop_entries=(), entries=(), drop_members=(),
-                               members=(), mark=mark, now=now_iso())
+            store.clear_queue_pending(device_id, mark)
             return False
         if len(back) > REBUILD_ABOVE:
             record_queue(store, device_id, cfg, "update")
@@ -276,10 +276,11 @@ class RecordedQueue:
 
 class BuiltQueue:
     """The queue built now, per request: the path before the queue was recorded, kept so that
-    `scripts/bench_review.py` can measure the two side by side (`TRIAGE_QUEUE=per-request`)."""
+    `scripts/bench_review.py` can measure the two side by side (the web app's
+    `TRIAGE_QUEUE = "per-request"`, `Pipeline.open_queue(per_request=True)`)."""
 
     def __init__(self, store: Store, device_id: int, cfg: Mapping[str, Any] | None,
-                 alerts: Any = None) -> None:
+                 alerts: AlertSource | None = None) -> None:
         self.store, self.device_id = store, device_id
         self.items = build_queue(store, device_id, effective_config(cfg), alerts)
         self._at = {q.content_id: i for i, q in enumerate(self.items)}
@@ -317,12 +318,6 @@ class BuiltQueue:
 
 def _key(item: QueueItem) -> dict[str, Any]:
     return {"score": item.score, "content_id": item.content_id}
-
-
-def open_queue(store: Store, device_id: int, cfg: Mapping[str, Any] | None,
-               per_request: bool = False) -> QueueView:
-    return BuiltQueue(store, device_id, cfg) if per_request else RecordedQueue(
-        store, device_id, cfg)
 
 
 def recorded_items(store: Store, device_id: int, cfg: Mapping[str, Any] | None

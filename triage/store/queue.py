@@ -213,6 +213,11 @@ class QueueStore(ReviewStore):
             return None, mark
         return sorted({int(r[1]) for r in rows}), mark
 
+    def clear_queue_pending(self, device_id: int, mark: int) -> None:
+        """Pending changes up to `mark` turned out to change nothing."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM queue_pending WHERE device_id=? AND id<=?", (device_id, mark))
+
     def update_queue(self, device_id: int, *, drop_entries: Iterable[int],
                      entries: Sequence[dict[str, Any]], drop_members: Iterable[int],
                      members: Sequence[dict[str, Any]], mark: int, now: str) -> None:
