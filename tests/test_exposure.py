@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.web_support import FakeClock, build_lab, content_id_of, login, signed_in
+from tests.web_support import FakeClock, build_lab, content_id_of, csrf_token, login, signed_in
 from triage.web import create_app
 
 
@@ -202,3 +202,81 @@ def test_users_and_assign_commands(env, triage_at):
     finally:
         store.close()
     assert audit and "passphrase" not in json.dumps(audit)
+
+
+# -- the server charges what it delivers ----------------------------------------------------
+def _reveal(env, cid, fetch=True):
+    """Start a revealed interval and (like the page) fetch the unblurred picture."""
+    r = env.post("/api/exposure/start", mode="revealed", device_id=env.lab.d1, content_id=cid)
+    assert r.status_code == 200, r.get_json()
+    if fetch:
+        assert env.client.get(f"/media/{cid}/revealed").status_code == 200
+    return r.get_json()["id"]
+
+
+def _seconds(lab, eid):
+    return {r["id"]: r for r in _intervals(lab)}[eid]["seconds"]
+
+
+def test_a_delivered_picture_is_charged_until_the_next_or_the_reblur_time(env):
+    lab = env.lab
+    a, b, c = (content_id_of(lab.ws, "D1", f"DCIM/p{n}.jpg") for n in (102, 103, 104))
+    # Start, fetch, stop at once: charged the re-blur time (reveal_seconds = 8), not 0.
+    ea = _reveal(env, a)
+    env.post("/api/exposure/stop", id=ea)
+    assert _seconds(lab, ea) == pytest.approx(8)
+    # The next picture delivered 3 s into a reveal ends the earlier charge there.
+    env.clock.advance(20)
+    eb = _reveal(env, b)
+    env.clock.advance(3)
+    ec = _reveal(env, c)
+    assert _seconds(lab, eb) == pytest.approx(3)
+    # Heartbeats extend past the charge; a stop never shortens it.
+    for _ in range(6):
+        env.clock.advance(2)
+        env.post("/api/exposure/beat", id=ec)
+    env.post("/api/exposure/stop", id=ec)
+    assert _seconds(lab, ec) == pytest.approx(12)
+    env.clock.advance(30)
+    ed = _reveal(env, a)
+    env.clock.advance(1)
+    assert env.post("/api/exposure/stop", id=ed).get_json()["seconds"] == pytest.approx(8)
+    # Revealed but never fetched: only the reports count (the page failed to load it).
+    env.clock.advance(30)
+    ee = _reveal(env, b, fetch=False)
+    env.clock.advance(1)
+    env.post("/api/exposure/stop", id=ee)
+    assert _seconds(lab, ee) == pytest.approx(1)
+    # The reviewer's own re-blur time (lowered to 2 s) is what a delivery is charged.
+    token = csrf_token(env.client.get("/").get_data(as_text=True))
+    env.client.post("/settings", data={"reveal_seconds": "2", "csrf_token": token})
+    env.clock.advance(30)
+    ef = _reveal(env, c)
+    env.post("/api/exposure/stop", id=ef)
+    assert _seconds(lab, ef) == pytest.approx(2)
+
+
+def test_head_on_a_picture_sends_and_charges_nothing(env):
+    cid = content_id_of(env.lab.ws, "D1", "DCIM/p103.jpg")
+    eid = _reveal(env, cid, fetch=False)
+    assert env.client.head(f"/media/{cid}/revealed").status_code == 405
+    env.post("/api/exposure/stop", id=eid)
+    assert _seconds(env.lab, eid) == 0
+
+
+def test_the_welfare_gate_counts_the_charged_time(env):
+    """A client reporting start, fetch, stop at once is still sent into its break: a
+    1-minute continuous limit is reached after 8 pictures at the 8 s re-blur time."""
+    lab = env.lab
+    (lab.ws.config_dir / "welfare.toml").write_text(
+        "[break]\ncontinuous_minutes = 1\nbreak_minutes = 1\n")
+    cid = content_id_of(lab.ws, "D1", "DCIM/p103.jpg")
+    for _ in range(8):
+        eid = _reveal(env, cid)
+        env.post("/api/exposure/stop", id=eid)
+        env.clock.advance(8)
+    status = env.client.get("/welfare/status.json").get_json()
+    assert status["continuous_minutes"] == pytest.approx(64 / 60, abs=0.05)
+    assert status["today_revealed_hours"] == pytest.approx(64 / 3600, abs=0.005)  # 2 places
+    r = env.post("/api/exposure/start", mode="revealed", device_id=lab.d1, content_id=cid)
+    assert r.status_code == 403 and "break due" in r.get_json()["error"]

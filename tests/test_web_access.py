@@ -195,3 +195,51 @@ def test_serve_command_listens_on_loopback(lab, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(lab):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "triage.cli", "-w", str(lab.ws.root), "serve",
+                            "--port", str(port)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: the port is already in use (another"
+        " `triage serve`?); stop it or choose another with --port"], r.stderr
+
+
+def test_grid_and_report_thumbnails_are_the_one_safe_thumbnail(app, lab):
+    """The review grid and the device report make their blurred copies with the same function
+    (triage.media.safe): same bytes for the same settings."""
+    import base64
+
+    from triage.media.safe import safe_thumbnail
+    from triage.reports.device import blurred_thumbnail
+
+    c = app.test_client()
+    login(c, "rev1")
+    cid = content_id_of(lab.ws, "D1", "DCIM/a.jpg")
+    store = lab.ws.open_store()
+    try:
+        derivative = lab.ws.derivative_dir / store.viewable_content(
+            store.user_by_name("rev1")["id"], cid)["derivative"]
+    finally:
+        store.close()
+    served = c.get(f"/media/{cid}/blurred").data
+    assert served == safe_thumbnail(derivative, 224, 14 / 2, greyscale=True)  # review.toml
+    uri = blurred_thumbnail(derivative)
+    assert base64.b64decode(uri.split(",", 1)[1]) == safe_thumbnail(derivative, 96, 6.0,
+                                                                     quality=60)
+    from io import BytesIO
+
+    from PIL import Image
+
+    with Image.open(BytesIO(served)) as im:
+        assert im.mode == "L" and max(im.size) <= 224

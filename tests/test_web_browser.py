@@ -104,7 +104,10 @@ def test_review_in_the_browser(browser, served):
     while (recorded := _revealed_seconds(lab, cid)) < 2.0 and time.monotonic() < deadline:
         time.sleep(0.1)
     print(f"revealed for {elapsed:.2f} s measured in the test, {recorded:.2f} s recorded")
-    assert elapsed - 0.8 <= recorded <= elapsed + 0.1, (recorded, elapsed)
+    # Never less than the reviewer saw it; and the server charges the delivered picture its
+    # re-blur time (8 s) even though it was hidden sooner (a stop cannot shorten that).
+    assert recorded >= elapsed - 0.8, (recorded, elapsed)
+    assert 8.0 <= recorded <= 8.0 + elapsed, (recorded, elapsed)
 
     # Categorise it with a key: every copy on the device gets the category.
     page.keyboard.press("c")
@@ -147,5 +150,46 @@ def test_review_in_the_browser(browser, served):
     page.wait_for_function("el => !el.classList.contains('veiled')", arg=img.element_handle())
     page.wait_for_function("el => el.classList.contains('veiled')", arg=img.element_handle(),
                            timeout=4000)
+    assert not errors, errors
+    page.close()
+
+
+def test_known_material_reveals_only_in_the_known_view(browser, served, tmp_path):
+    import hashlib
+
+    from click.testing import CliRunner
+
+    from triage.cli.main import cli
+
+    lab, base = served
+    cid = content_id_of(lab.ws, "D1", "DCIM/p104.jpg")
+    store = lab.ws.open_store()
+    try:
+        md5 = store.conn.execute("SELECT md5 FROM contents WHERE id=?", (cid,)).fetchone()[0]
+    finally:
+        store.close()
+    (tmp_path / "alerts.md5").write_text(f"{md5}  p104.jpg\n")
+    r = CliRunner().invoke(cli, ["-w", str(lab.ws.root), "hashsets", "import",
+                                 str(tmp_path / "alerts.md5"), "--name", "browser-alerts",
+                                 "--kind", "alert"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _sign_in(page, base)
+    page.goto(f"{base}/review/D1")
+    assert page.locator(f'.tile[data-cid="{cid}"]').count() == 0  # known: not in the queue
+    page.goto(f"{base}/review/D1?known=1")
+    tile = page.locator(f'.tile.known[data-cid="{cid}"]')
+    img = tile.locator("img.media")
+    tile.click()
+    page.wait_for_function("el => !el.classList.contains('veiled') && el.complete",
+                           arg=img.element_handle(), timeout=5000)
+    page.keyboard.press("Escape")
+    page.wait_for_function("el => el.classList.contains('veiled')", arg=img.element_handle())
+    deadline = time.monotonic() + 5
+    while _revealed_seconds(lab, cid) < 1.0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _revealed_seconds(lab, cid) >= 1.0  # charged like any reveal
     assert not errors, errors
     page.close()

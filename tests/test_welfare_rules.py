@@ -150,21 +150,42 @@ def test_uncategorised_and_blurred_weights(store, alice, policy):
     assert s["today_units"] == 130.0 and s["today_revealed_hours"] == 1.0
 
 
+def test_outside_hours_alert_needs_the_configured_minimum(store, alice, policy, workspace):
+    """A stray look before work is not worth a lead's attention; sustained viewing is."""
+    assert policy.outside_min_minutes == 5
+    end = record_view(store, alice, at(0, 7, 44), 1)                 # 1 s at 07:44, a Monday
+    assert fired(store, policy, end, "outside-hours") == []
+    end = record_view(store, alice, at(0, 7, 50), 4 * 60 + 58)       # 4:59 outside hours
+    assert fired(store, policy, end, "outside-hours") == []
+    end = record_view(store, alice, at(0, 7, 56), 1)                 # 5:00: fires
+    alerts = fired(store, policy, end, "outside-hours")
+    assert [(a["period"], a["figures"]["minutes_outside_contract"]) for a in alerts] == [
+        ("2026-01-12", 5.0)]
+    # The minimum is the lab's: 0 alerts on any viewing outside hours.
+    (workspace.config_dir / "welfare.toml").write_text("[contract]\noutside_min_minutes = 0\n")
+    strict = load_policy(workspace)
+    record_view(store, alice, at(1, 7, 44), 1)
+    assert "2026-01-13" in [a["period"] for a in fired(store, strict, at(1, 9), "outside-hours")]
+    (workspace.config_dir / "welfare.toml").write_text("[contract]\noutside_min_minutes = -1\n")
+    with pytest.raises(PolicyError, match="outside_min_minutes"):
+        load_policy(workspace)
+
+
 def test_after_cutoff_and_outside_contracted_hours(store, alice, policy, triage):
     record_view(store, alice, at(0, 15, 50), 9 * 60)                 # ends 15:59
     assert fired(store, policy, at(0, 17), "after-cutoff") == []
     assert fired(store, policy, at(0, 17), "outside-hours") == []
-    record_view(store, alice, at(1, 16), 60)                         # starts 16:00 exactly
+    record_view(store, alice, at(1, 16), 5 * 60)                     # starts 16:00 exactly
     alerts = fired(store, policy, at(1, 17), "after-cutoff")
     assert [(a["period"], a["figures"]["minutes_after_cutoff"]) for a in alerts] == [
-        ("2026-01-13", 1.0)]
+        ("2026-01-13", 5.0)]
     assert [a["period"] for a in fired(store, policy, at(1, 17), "outside-hours")] == [
         "2026-01-13"]
-    record_view(store, alice, at(5, 10), 60)                         # Saturday
+    record_view(store, alice, at(5, 10), 5 * 60)                     # Saturday
     assert "2026-01-17" in [a["period"] for a in fired(store, policy, at(5, 12), "outside-hours")]
     # A reviewer's own contracted hours replace the lab default.
     triage("welfare", "care", "--reviewer", "alice", "--hours", "10:00-18:00", "--days", "mon-fri")
-    record_view(store, alice, at(2, 9, 30), 60)
+    record_view(store, alice, at(2, 9, 30), 5 * 60)
     assert "2026-01-14" in [a["period"] for a in fired(store, policy, at(2, 12), "outside-hours")]
 
 

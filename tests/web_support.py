@@ -71,14 +71,20 @@ def build_lab(tmp_path: Path) -> Lab:
     return Lab(ws, d1, d2, ("DCIM/a.jpg", "WhatsApp/Sent/a-copy.jpg"))
 
 
+def add_exhibit(lab: Lab, folder: Path, case: str, label: str) -> int:
+    """Ingest `folder` as exhibit `label` of `case`; returns the device id."""
+    store = lab.ws.open_store()
+    try:
+        Pipeline(lab.ws, store, progress=False).ingest(folder, case, label, 0)
+        return int(store.device(label)["id"])
+    finally:
+        store.close()
+
+
 def add_second_exhibit(lab: Lab, tmp_path: Path) -> None:
     """A second exhibit of case C1 (D1-B) holding the same picture as D1's a.jpg."""
     write(tmp_path / "ev3", "Pictures/same.jpg", jpeg(101))
-    store = lab.ws.open_store()
-    try:
-        Pipeline(lab.ws, store, progress=False).ingest(tmp_path / "ev3", "C1", "D1-B", 0)
-    finally:
-        store.close()
+    add_exhibit(lab, tmp_path / "ev3", "C1", "D1-B")
 
 
 def _ws(tmp_path: Path) -> Workspace:

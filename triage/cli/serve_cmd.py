@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import click
 
 from triage.cli.base import command_context
@@ -29,7 +31,10 @@ def serve_command(ctx: click.Context, host: str, port: int, threads: int) -> Non
         if not is_loopback(host):
             click.echo(f"warning: listening on {host}, not loopback. Put HTTPS in front: sign-in"
                        " cookies are only sent over HTTPS.", err=True)
-        server = create_server(app, host=host, port=port, threads=threads)
+        try:
+            server = create_server(app, host=host, port=port, threads=threads)
+        except OSError as exc:
+            raise click.ClickException(_listen_error(host, port, exc)) from None
         click.echo(f"triage review pages on http://{host}:{server.effective_port}/"
                    " (Ctrl-C to stop)")
         try:
@@ -38,6 +43,19 @@ def serve_command(ctx: click.Context, host: str, port: int, threads: int) -> Non
             click.echo("stopped")
         finally:
             server.close()
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> str:
+    """One line for the reasons a listening socket fails, instead of waitress's traceback."""
+    if exc.errno == errno.EADDRINUSE:
+        return (f"cannot listen on {host}:{port}: the port is already in use (another"
+                " `triage serve`?); stop it or choose another with --port")
+    if exc.errno == errno.EACCES:
+        return (f"cannot listen on {host}:{port}: permission denied (ports below 1024 need"
+                " privileges); choose another with --port")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}:{port}: no such address on this machine (--host)"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def register(cli: click.Group) -> None:

@@ -1,4 +1,4 @@
-"""`triage users add|list|unlock` and `triage assign`: who may review which case."""
+"""`triage users add|list|unlock|password|disable|enable` and `triage assign`: who may review which case."""
 
 from __future__ import annotations
 
@@ -75,6 +75,47 @@ def users_unlock(ctx: click.Context, name: str) -> None:
     with command_context(ctx, "users unlock") as run:
         run.store.unlock_user(run.store.require_user(name)["id"])
         click.echo(f"user {name} unlocked")
+
+
+@users_group.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the new password from standard input (first line) instead of a prompt.")
+@click.pass_context
+def users_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Set a new password; the user's open sessions end (they sign in again)."""
+    from triage.accounts import hash_password
+
+    with command_context(ctx, "users password") as run:
+        user = run.store.require_user(name)
+        password = (sys.stdin.readline().rstrip("\r\n") if password_stdin else
+                    click.prompt("New password", hide_input=True, confirmation_prompt=True))
+        min_length = min_password_length(run.workspace)
+        if len(password) < min_length:
+            raise click.ClickException(f"password too short: at least {min_length} characters")
+        run.store.set_password(user["id"], hash_password(password))
+        run.counts.update(user=name)  # never the password
+        click.echo(f"password of {name} changed; their sessions have ended")
+
+
+@users_group.command("disable")
+@click.argument("name")
+@click.pass_context
+def users_disable(ctx: click.Context, name: str) -> None:
+    """Stop a user signing in; their open sessions end at once."""
+    with command_context(ctx, "users disable") as run:
+        run.store.set_active(run.store.require_user(name)["id"], False)
+        click.echo(f"user {name} disabled; their sessions have ended")
+
+
+@users_group.command("enable")
+@click.argument("name")
+@click.pass_context
+def users_enable(ctx: click.Context, name: str) -> None:
+    """Let a disabled user sign in again."""
+    with command_context(ctx, "users enable") as run:
+        run.store.set_active(run.store.require_user(name)["id"], True)
+        click.echo(f"user {name} enabled")
 
 
 @click.command("assign")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import io
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -140,15 +139,10 @@ def write_csv(path: Path, images: Sequence[Mapping[str, Any]]) -> None:
 
 def blurred_thumbnail(path: Path, size: int = 96, radius: float = 6.0) -> str:
     """A greyscale, blurred, small JPEG as a data URI: safe by default (welfare by design)."""
-    from PIL import Image, ImageFilter, ImageOps
+    from triage.media.safe import safe_thumbnail
 
-    with Image.open(path) as im:
-        im = ImageOps.grayscale(im)
-        im.thumbnail((size, size))
-        im = im.filter(ImageFilter.GaussianBlur(radius))
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=60)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    data = safe_thumbnail(path, size, radius, greyscale=True, quality=60)
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
 def render_device_html(report: Mapping[str, Any], derivative_dir: Path | None = None,

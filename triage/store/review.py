@@ -15,7 +15,7 @@ import json
 import socket
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from triage.store.core import CoreStore, StoreError, os_user
@@ -68,11 +68,31 @@ REVIEW = Domain(
         CREATE INDEX exposure_user_time ON exposure(user_id, started_at);
         CREATE INDEX exposure_content ON exposure(content_id);
         """,
+        # Sessions that end server-side, and exposure the client cannot under-report.
+        # users.session_generation: a sign-in session carries the value it was issued with and
+        # is refused once it changes (sign-out, password change, disable), so a copied cookie
+        # stops working. exposure.reported_at: the last start/beat/stop report;
+        # delivered_at / charged_until: when the unblurred bytes last left the server and how
+        # long that delivery is charged for (see `charge_delivery`). ended_at/seconds stay the
+        # figures every reader uses: max(last report, charge) - start.
+        """
+        ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE exposure ADD COLUMN reported_at TEXT;
+        ALTER TABLE exposure ADD COLUMN delivered_at TEXT;
+        ALTER TABLE exposure ADD COLUMN charged_until TEXT;
+        CREATE INDEX exposure_user_charged ON exposure(user_id, charged_until);
+        """,
     ),
 )
 
 ROLES = ("reviewer", "lead", "backlog", "admin")
 UNCATEGORISED = "uncategorised"
+
+
+def iso_ms(moment: datetime) -> str:
+    """The one text form of a time in these tables (what the web app's `now_text` writes), so
+    that SQL string comparisons order times correctly."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _seconds_between(start: str, end: str) -> float:
@@ -122,23 +142,76 @@ class ReviewStore(CoreStore):
             out.append(d)
         return out
 
-    def record_login_failure(self, user_id: int, max_failures: int, lock_until: str) -> bool:
-        """Count a bad password; lock the account once `max_failures` is reached. True if locked."""
+    # Sign-in attempts. A password check is *reserved* before it is made, in one write
+    # transaction, so parallel guesses cannot all pass the lock test before any failure is
+    # counted (before this, 16 parallel guesses could all be checked against an allowance of 5).
+    # `failed_logins` counts checks not yet proven right, in flight or failed.
+    def reserve_login_attempt(self, name: str, max_attempts: int, now: str
+                              ) -> tuple[dict[str, Any] | None, bool]:
+        """(the user or None, whether a password check may be made now).
+
+        False while the account is locked or `max_attempts` checks are already counted; an
+        expired lock is lifted here. An unknown name gets (None, False); the caller then checks
+        the password against a placeholder, so it costs what a known name does.
+        """
         with self.transaction() as c:
-            c.execute("UPDATE users SET failed_logins=failed_logins+1 WHERE id=?", (user_id,))
-            n = c.execute("SELECT failed_logins FROM users WHERE id=?", (user_id,)).fetchone()[0]
-            if n >= max_failures:
-                c.execute("UPDATE users SET locked_until=?, failed_logins=0 WHERE id=?",
-                          (lock_until, user_id))
+            row = c.execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
+            if row is None:
+                return None, False
+            user = dict(row)
+            if user["locked_until"] and user["locked_until"] <= now:
+                c.execute("UPDATE users SET failed_logins=0, locked_until=NULL WHERE id=?",
+                          (user["id"],))
+                user.update(failed_logins=0, locked_until=None)
+            if user["locked_until"] or user["failed_logins"] >= max_attempts:
+                return user, False
+            c.execute("UPDATE users SET failed_logins=failed_logins+1 WHERE id=?", (user["id"],))
+            return user, True
+
+    def login_failed(self, user_id: int, max_attempts: int, lock_until: str) -> bool:
+        """A reserved check failed: lock once `max_attempts` are counted. True if now locked."""
+        with self.transaction() as c:
+            row = c.execute("SELECT failed_logins, locked_until FROM users WHERE id=?",
+                            (user_id,)).fetchone()
+            if row is None:
+                return False
+            if row["locked_until"]:
+                return True
+            if row["failed_logins"] >= max_attempts:
+                c.execute("UPDATE users SET locked_until=? WHERE id=?", (lock_until, user_id))
                 return True
             return False
 
-    def record_login_success(self, user_id: int) -> None:
+    def login_succeeded(self, user_id: int) -> None:
+        """A reserved check proved right: the failure count starts again. A lock set meanwhile
+        by parallel failures stays: a right password never lifts a lock (only time or
+        `triage users unlock` do)."""
+        with self.transaction() as c:
+            c.execute("UPDATE users SET failed_logins=0 WHERE id=? AND locked_until IS NULL",
+                      (user_id,))
+
+    def unlock_user(self, user_id: int) -> None:
         with self.transaction() as c:
             c.execute("UPDATE users SET failed_logins=0, locked_until=NULL WHERE id=?", (user_id,))
 
-    def unlock_user(self, user_id: int) -> None:
-        self.record_login_success(user_id)
+    # Sessions end server-side: each change below bumps the user's session generation, and the
+    # web app refuses a session cookie issued under an older one.
+    def end_sessions(self, user_id: int) -> None:
+        """Sign-out: every session of this user issued so far stops working."""
+        with self.transaction() as c:
+            c.execute("UPDATE users SET session_generation=session_generation+1 WHERE id=?",
+                      (user_id,))
+
+    def set_password(self, user_id: int, password_hash: str) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE users SET password_hash=?, failed_logins=0, locked_until=NULL,"
+                      " session_generation=session_generation+1 WHERE id=?",
+                      (password_hash, user_id))
+
+    def set_active(self, user_id: int, active: bool) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE users SET active=?, session_generation=session_generation+1"
+                      " WHERE id=?", (1 if active else 0, user_id))
 
     # -- cases and access ---------------------------------------------------------------
     def case_by_reference(self, reference: str) -> dict[str, Any]:
@@ -198,6 +271,21 @@ class ReviewStore(CoreStore):
             (device_id,),
         )
         return [dict(r) for r in rows]
+
+    def known_kind(self, content_id: int) -> str | None:
+        """'known-good' if an exact list match says so, 'known' for any other exact match (alert
+        or reference lists), None for a picture no list knows. The same test as the queue's
+        (exact matches leave it) and the known view's (known-good never shown)."""
+        kinds = {r[0] for r in self.conn.execute(
+            "SELECT DISTINCT h.kind FROM matches m JOIN hashsets h ON h.id=m.hashset_id"
+            " WHERE m.content_id=? AND m.near=0", (content_id,))}
+        if "known-good" in kinds:
+            return "known-good"
+        return "known" if kinds else None
+
+    def content_on_device(self, device_id: int, content_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM files WHERE device_id=? AND content_id=? LIMIT 1",
+                                 (device_id, content_id)).fetchone() is not None
 
     def uncertain_images(self, device_id: int) -> list[dict[str, Any]]:
         """Pictures of the device whose current decision here is 'uncertain': they have left
@@ -373,22 +461,63 @@ class ReviewStore(CoreStore):
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO exposure(user_id, content_id, device_id, mode, severity, started_at,"
-                " ended_at, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                (user_id, content_id, device_id, mode, severity, now, now))
+                " ended_at, seconds, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                (user_id, content_id, device_id, mode, severity, now, now, now))
             return int(cur.lastrowid)
 
     def extend_exposure(self, exposure_id: int, user_id: int, now: str) -> float | None:
-        """Move the interval's end to `now` (a heartbeat or the end). Returns its seconds."""
+        """A report from the page (heartbeat or stop) at `now`. It can lengthen the interval,
+        never shorten it below the charge for what was delivered. Returns its seconds."""
         with self.transaction() as c:
-            row = c.execute("SELECT started_at, ended_at FROM exposure WHERE id=? AND user_id=?",
+            row = c.execute("SELECT * FROM exposure WHERE id=? AND user_id=?",
                             (exposure_id, user_id)).fetchone()
             if row is None:
                 return None
-            end = max(row["ended_at"], now)
-            seconds = _seconds_between(row["started_at"], end)
-            c.execute("UPDATE exposure SET ended_at=?, seconds=? WHERE id=?",
-                      (end, seconds, exposure_id))
-            return seconds
+            reported = max(row["reported_at"] or row["ended_at"], now)
+            c.execute("UPDATE exposure SET reported_at=? WHERE id=?", (reported, exposure_id))
+            return self._settle_exposure(exposure_id)
+
+    def charge_delivery(self, exposure_id: int, user_id: int, now: datetime,
+                        reveal_seconds: float) -> float | None:
+        """The unblurred picture of this interval left the server at `now`: charge it until
+        `now + reveal_seconds` (the page's re-blur time), or until the next unblurred picture
+        this user is sent, whichever comes first.
+
+        Why the server charges, not the page: a client that keeps the picture and reports
+        start, fetch and stop at once recorded 0.01 s. What the server knows is what it sent
+        and the re-blur time the reviewer works with; an honest page hides the picture by then,
+        and a later delivery means the screen now shows another one (that time is charged to
+        it). Heartbeats can still lengthen an interval past the charge. Returns its seconds.
+        """
+        stamp = iso_ms(now)
+        until = iso_ms(now + timedelta(seconds=max(0.0, reveal_seconds)))
+        with self.transaction() as c:
+            row = c.execute("SELECT * FROM exposure WHERE id=? AND user_id=?",
+                            (exposure_id, user_id)).fetchone()
+            if row is None:
+                return None
+            # The next picture is on screen: earlier charges end now (never before they began).
+            earlier = c.execute(
+                "SELECT id, started_at FROM exposure WHERE user_id=? AND mode='revealed'"
+                " AND charged_until>? AND id<>?", (user_id, stamp, exposure_id)).fetchall()
+            for other in earlier:
+                c.execute("UPDATE exposure SET charged_until=? WHERE id=?",
+                          (max(stamp, other["started_at"]), other["id"]))
+                self._settle_exposure(int(other["id"]))
+            c.execute("UPDATE exposure SET delivered_at=?, charged_until=? WHERE id=?",
+                      (stamp, max(row["charged_until"] or "", until), exposure_id))
+            return self._settle_exposure(exposure_id)
+
+    def _settle_exposure(self, exposure_id: int) -> float:
+        """ended_at and seconds from the last report and the delivery charge."""
+        row = self.conn.execute(
+            "SELECT started_at, ended_at, reported_at, charged_until FROM exposure WHERE id=?",
+            (exposure_id,)).fetchone()
+        end = max(row["reported_at"] or row["ended_at"], row["charged_until"] or "")
+        seconds = _seconds_between(row["started_at"], end)
+        self.conn.execute("UPDATE exposure SET ended_at=?, seconds=? WHERE id=?",
+                          (end, seconds, exposure_id))
+        return seconds
 
     def exposure_intervals(self, user_id: int, since: str | None = None) -> list[dict[str, Any]]:
         rows = self.conn.execute(

@@ -1,8 +1,14 @@
 """Sign-in, sign-out, lockout and the `login_required` decorator.
 
 Sessions are Flask's signed cookies (HttpOnly, SameSite=Strict, Secure off loopback; see
-`create_app`). The session holds only the user id: role, lock and `active` are re-read from the
-store on every request, so disabling a user takes effect at once.
+`create_app`). The session holds the user id and the user's session generation when it was
+issued: role, lock, `active` and the generation are re-read from the store on every request, so
+signing out, changing the password or disabling the user ends every copy of the cookie at once
+(a signed cookie alone would stay valid for `session_hours`).
+
+A refused sign-in looks the same whatever the reason (unknown name, wrong password, locked or
+disabled account): one message, one status, one password-hash computation, so the page does not
+tell an attacker which names exist or which accounts they have locked.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from flask import (Blueprint, abort, flash, g, redirect, render_template, reques
 from triage import __version__
 from triage.web.context import now, now_text, policy, store
 from triage.accounts import verify_password
+from triage.store.review import iso_ms
+from triage.web.redirects import redirect_target
 
 bp = Blueprint("auth", __name__)
 
@@ -31,7 +39,7 @@ def current_user() -> dict[str, Any] | None:
     uid = session.get("user_id")
     if uid is not None:
         row = store().user(int(uid))
-        if row and row["active"]:
+        if row and row["active"] and session.get("generation") == row["session_generation"]:
             user = row
         else:
             session.clear()
@@ -60,48 +68,53 @@ def login_required(role: str | tuple[str, ...] | None = None) -> Callable[[F], F
     return decorate
 
 
+REFUSED = ("Sign-in refused: wrong name or password, or the account is locked after repeated"
+           " failed sign-ins. After {minutes} minutes you can try again, or an administrator can"
+           " unlock it (`triage users unlock NAME`).")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    if request.method == "GET":
+    # Anything but POST only shows the form: HEAD (which Flask routes with GET, and which
+    # CSRF protection does not check) must never sign anyone in.
+    if request.method != "POST":
         return render_template("login.html")
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
     s = store()
-    user = s.user_by_name(name)
-    when = now()
-    message = "Wrong name or password."
-    ok = False
-    if user and user["locked_until"] and user["locked_until"] > now_text():
-        verify_password(None, password)  # same cost as a real attempt
-        message = ("This account is locked after repeated failed sign-ins. Try again later or"
-                   " ask an administrator (`triage users unlock NAME`).")
-    elif verify_password(user["password_hash"] if user else None, password) and user["active"]:
-        ok = True
-    elif user:
-        lock_until = (when + timedelta(minutes=float(policy().security("lockout_minutes", 15))))
-        if s.record_login_failure(user["id"], int(policy().security("max_failed_logins", 5)),
-                                  lock_until.isoformat(timespec="milliseconds")):
-            message = ("Too many failed sign-ins: this account is locked for"
-                       f" {policy().security('lockout_minutes', 15)} minutes.")
-    s.audit_event("web:login", {"user": name, "remote": request.remote_addr}, __version__,
-                  now_text(), "ok" if ok else "refused")
+    max_attempts = int(policy().security("max_failed_logins", 5))
+    minutes = float(policy().security("lockout_minutes", 15))
+    user, may_check = s.reserve_login_attempt(name, max_attempts, now_text())
+    # Always exactly one Argon2 verification: against a placeholder when no check is allowed.
+    right = verify_password(user["password_hash"] if user and may_check else None, password)
+    ok = bool(user and may_check and right and user["active"])
+    reason = "ok"
     if not ok:
-        flash(message, "error")
+        reason = ("unknown name" if user is None else "locked" if not may_check
+                  else "disabled" if right else "wrong password")
+        if user is not None and may_check:
+            lock_until = iso_ms(now() + timedelta(minutes=minutes))  # compared with now_text()
+            if s.login_failed(user["id"], max_attempts, lock_until):
+                reason += "; account now locked"
+    s.audit_event("web:login", {"user": name, "remote": request.remote_addr, "reason": reason},
+                  __version__, now_text(), "ok" if ok else "refused")
+    if not ok:
+        flash(REFUSED.format(minutes=f"{minutes:g}"), "error")
         return render_template("login.html", name=name), 401
-    s.record_login_success(user["id"])
+    assert user is not None
+    s.login_succeeded(user["id"])
     session.clear()  # a fresh session at sign-in: no fixation, display settings back to defaults
     session.permanent = True
     session["user_id"] = user["id"]
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("review.index")
-    return redirect(target)
+    session["generation"] = user["session_generation"]
+    return redirect(redirect_target(request.args.get("next"), url_for("review.index")))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     user = current_user()
     if user:
+        store().end_sessions(user["id"])  # every copy of this session cookie stops working
         store().audit_event("web:logout", {"user": user["name"]}, __version__, now_text())
     session.clear()
     flash("Signed out.", "info")

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app, g
 
 from triage.store import Store
+from triage.store.review import iso_ms
 from triage.workspace import Workspace
 
 Clock = Callable[[], datetime]
@@ -56,7 +57,7 @@ def now() -> datetime:
 
 def now_text() -> str:
     """ISO 8601 UTC with milliseconds: exposure intervals are seconds long."""
-    return now().astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return iso_ms(now())
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,24 @@ screen), a `beat` every few seconds while it stays so, and `stop` when it is hid
 moves on, the tab is hidden or loses focus. Each report moves the stored interval's end to the
 server's clock, so an interval is always as long as the last report proves: a tab closed while
 revealed stops counting at its last heartbeat, without any clean-up job.
+
+The page's reports can only lengthen an interval. When the server sends an unblurred picture it
+charges that delivery until the next unblurred picture goes to the same reviewer or the
+reviewer's re-blur time (`reveal_seconds`) has passed, whichever comes first
+(`ReviewStore.charge_delivery`): a client that keeps the picture and reports `stop` at once is
+charged what it was sent, and the welfare gate reads that figure.
+
+Known material (an exact list match) is revealed only from the known view of its device, which
+the reviewer opens on purpose; known-good pictures never are.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, session
 
 import triage.welfare as welfare
 from triage.web.auth import current_user, login_required
@@ -23,22 +33,30 @@ bp = Blueprint("exposure", __name__)
 MODES = ("revealed", "blurred")
 
 
+@dataclass(frozen=True)
+class Interval:
+    user_id: int
+    mode: str
+    content_id: int | None
+    device_id: int
+
+
 class OpenIntervals:
-    """Intervals still being extended: id -> (user id, mode, content id). Forgotten at stop;
-    after a restart every interval simply ends at its last report."""
+    """Intervals still being extended, by id. Forgotten at stop; after a restart every interval
+    simply ends at its last report (or its delivery charge)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._open: dict[int, tuple[int, str, int | None]] = {}
+        self._open: dict[int, Interval] = {}
 
-    def add(self, exposure_id: int, user_id: int, mode: str, content_id: int | None) -> None:
+    def add(self, exposure_id: int, interval: Interval) -> None:
         with self._lock:
-            self._open[exposure_id] = (user_id, mode, content_id)
+            self._open[exposure_id] = interval
 
     def owned(self, exposure_id: int, user_id: int) -> bool:
         with self._lock:
             entry = self._open.get(exposure_id)
-            return entry is not None and entry[0] == user_id
+            return entry is not None and entry.user_id == user_id
 
     def pop(self, exposure_id: int) -> None:
         with self._lock:
@@ -46,12 +64,38 @@ class OpenIntervals:
 
     def of_user(self, user_id: int, mode: str) -> list[int]:
         with self._lock:
-            return [k for k, (u, m, _) in self._open.items() if u == user_id and m == mode]
+            return [k for k, v in self._open.items() if v.user_id == user_id and v.mode == mode]
 
-    def revealed(self, user_id: int, content_id: int) -> bool:
-        """Is this picture revealed to this user right now (an open revealed interval)?"""
+    def revealed(self, user_id: int, content_id: int) -> tuple[int, Interval] | None:
+        """The open revealed interval of this user for this picture (id, interval), if any."""
         with self._lock:
-            return any(v == (user_id, "revealed", content_id) for v in self._open.values())
+            for k, v in self._open.items():
+                if (v.user_id, v.mode, v.content_id) == (user_id, "revealed", content_id):
+                    return k, v
+            return None
+
+
+# -- the known view -------------------------------------------------------------------------
+KNOWN_VIEW = "known_view"
+
+
+def remember_known_view(device_id: int, shown: bool) -> None:
+    """Called by the grid page: the reviewer has opened (or closed) the known material of this
+    device. Only then may those pictures be revealed."""
+    opened = [d for d in session.get(KNOWN_VIEW, []) if d != device_id]
+    if shown:
+        opened.append(device_id)
+    session[KNOWN_VIEW] = opened
+
+
+def known_refusal(device_id: int, content_id: int) -> str | None:
+    """Why this picture may not be shown unblurred now, or None if it may."""
+    kind = store().known_kind(content_id)
+    if kind == "known-good":
+        return "known-good material is never revealed"
+    if kind == "known" and device_id not in session.get(KNOWN_VIEW, []):
+        return "known material is revealed only from the device's known view"
+    return None
 
 
 def open_intervals() -> OpenIntervals:
@@ -87,12 +131,16 @@ def start() -> Any:
         return jsonify(error="device_id (and content_id) must be integers"), 400
     if not s.may_view_device(user["id"], device_id):
         return jsonify(error="not found"), 404
-    if content_id is not None and s.viewable_content(user["id"], content_id) is None:
+    if content_id is not None and (s.viewable_content(user["id"], content_id) is None
+                                   or not s.content_on_device(device_id, content_id)):
         return jsonify(error="not found"), 404
     notice = None
     if mode == "revealed":
         if content_id is None:
             return jsonify(error="a revealed interval needs content_id"), 400
+        refusal = known_refusal(device_id, content_id)
+        if refusal:
+            return jsonify(error=refusal), 403
         gate = welfare_gate(user["id"])
         if not gate.allowed:
             return jsonify(error=str(gate.reason or "A welfare break is due."), welfare=True), 403
@@ -104,7 +152,7 @@ def start() -> Any:
         s.extend_exposure(previous, user["id"], now_text())
         opened.pop(previous)
     exposure_id = s.start_exposure(user["id"], content_id, device_id, mode, now_text())
-    opened.add(exposure_id, user["id"], mode, content_id)
+    opened.add(exposure_id, Interval(user["id"], mode, content_id, device_id))
     return jsonify(id=exposure_id, notice=notice,
                    heartbeat_seconds=float(policy().exposure("heartbeat_seconds", 2)))
 

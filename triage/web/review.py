@@ -3,20 +3,19 @@ the picture bytes themselves.
 
 Safety by default: the grid receives only a small, server-blurred (and greyscale) copy; the
 unblurred picture is served only while the reviewer has it revealed, i.e. while an exposure
-interval is open for that user and picture, after the welfare gate allowed it. Every picture
-served is written to the audit table and sent with `Cache-Control: no-store`.
+interval is open for that user and picture, after the welfare gate allowed it (known material
+only from the known view). Every picture served is written to the audit table and sent with
+`Cache-Control: no-store`.
 """
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect,
                    render_template, request, session, url_for)
-from PIL import Image, ImageFilter, ImageOps
 
 from triage import __version__
 from triage.pipeline import Pipeline
@@ -25,8 +24,11 @@ from triage.queue.recorded import QueueView
 from triage.queue.workload import hours_for
 from triage.store import StoreError
 from triage.web.auth import current_user, login_required
+from triage.media.safe import safe_thumbnail
 from triage.web.context import SCHEMES, now, now_text, policy, store, workspace
-from triage.web.exposure import open_intervals, refused_by_welfare
+from triage.web.exposure import (known_refusal, open_intervals, refused_by_welfare,
+                                 remember_known_view)
+from triage.web.redirects import redirect_target
 
 bp = Blueprint("review", __name__)
 
@@ -128,9 +130,9 @@ def settings() -> Any:
         session["display"] = {k: shown[k] for k in ("blur_px", "thumb_px", "reveal_seconds",
                                                      "greyscale")}
         flash("Settings saved for this session (within the lab's limits).", "info")
-        return redirect(request.form.get("back") or url_for("review.index"))
+        return redirect(redirect_target(request.form.get("back"), url_for("review.index")))
     return render_template("settings.html", d=display_settings(),
-                           back=request.args.get("back", ""))
+                           back=redirect_target(request.args.get("back"), ""))
 
 
 # -- pages --------------------------------------------------------------------------------
@@ -171,6 +173,7 @@ def grid(label: str) -> Any:
     queue = device_queue(device["id"])
     page_size = int(policy().display("page_size", 60))
     show_known = request.args.get("known") == "1"
+    remember_known_view(device["id"], show_known)
     all_known = store().known_matched_images(device["id"])
     show_uncertain = request.args.get("uncertain") == "1"
     uncertain = second_look(device["id"])
@@ -235,11 +238,18 @@ def item(label: str, content_id: int) -> Any:
 
 
 # -- picture bytes ------------------------------------------------------------------------
+# The only route that sends picture bytes (the grid, item view, second look and known view all
+# point here). `blurred` is always the server-made safe thumbnail; `revealed` is the derivative,
+# only while this user has this picture revealed, the welfare gate allows it and, for known
+# material, the known view of its device is open. Each unblurred delivery is charged as
+# exposure by the server (see `triage.web.exposure`).
 @bp.route("/media/<int:content_id>/<variant>")
 @login_required()
 def media(content_id: int, variant: str) -> Any:
-    """`blurred`: a small greyscale blurred copy for the grid; `revealed`: the derivative, only
-    while this user has this picture revealed. Never the evidence file."""
+    """Picture bytes by GET only (a HEAD would be charged and audited for bytes never sent).
+    Never the evidence file."""
+    if request.method != "GET":
+        abort(405)
     if variant not in ("blurred", "revealed"):
         abort(404)
     user = current_user()
@@ -248,23 +258,29 @@ def media(content_id: int, variant: str) -> Any:
     content = s.viewable_content(user["id"], content_id)
     if content is None or not content["derivative"]:
         abort(404)
+    interval = None
     if variant == "revealed":
-        reason = refused_by_welfare(user["id"])
-        if reason or not open_intervals().revealed(user["id"], content_id):
+        interval = open_intervals().revealed(user["id"], content_id)
+        refused = (refused_by_welfare(user["id"]) or interval is None
+                   or known_refusal(interval[1].device_id, content_id))
+        if refused:
             s.audit_event("web:image", {"user": user["name"], "content_id": content_id,
                                         "variant": variant}, __version__, now_text(), "refused")
             abort(403)
     path = _derivative_path(content["derivative"])
     if path is None:
         abort(404)
+    d = display_settings()
     if variant == "blurred":
-        d = display_settings()
-        data = _blurred(path, int(d["thumb_max"]), float(d["blur_px"]), bool(d["greyscale"]))
+        data = safe_thumbnail(path, int(d["thumb_max"]), float(d["blur_px"]) / 2,
+                              bool(d["greyscale"]))
     else:
         data = path.read_bytes()
     s.audit_event("web:image", {"user": user["name"], "content_id": content_id,
                                 "sha256": content["sha256"], "variant": variant},
                   __version__, now_text())
+    if interval is not None:
+        s.charge_delivery(interval[0], user["id"], now(), float(d["reveal_seconds"]))
     resp = Response(data, mimetype="image/jpeg")
     resp.headers["Cache-Control"] = "no-store, max-age=0"
     resp.headers["Pragma"] = "no-cache"
@@ -278,18 +294,6 @@ def _derivative_path(relative: str) -> Path | None:
     if root not in path.parents or not path.is_file():
         return None
     return path
-
-
-def _blurred(path: Path, edge: int, blur_px: float, greyscale: bool) -> bytes:
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        im.thumbnail((edge, edge))
-        if greyscale:
-            im = ImageOps.grayscale(im)
-        im = im.filter(ImageFilter.GaussianBlur(max(2.0, blur_px / 2)))
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=70)
-        return buf.getvalue()
 
 
 # -- decisions ----------------------------------------------------------------------------

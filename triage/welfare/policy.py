@@ -33,6 +33,7 @@ class Policy:
     contract_start: time
     contract_end: time
     contract_days: tuple[int, ...]
+    outside_min_minutes: float
     week_alert_hours: float
     week_escalate_hours: float
     weights: dict[str, float]
@@ -135,6 +136,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         contract_start=clock("contract", "start"),
         contract_end=clock("contract", "end"),
         contract_days=days,
+        outside_min_minutes=num("contract", "outside_min_minutes"),
         week_alert_hours=num("week", "alert_hours"),
         week_escalate_hours=num("week", "escalate_hours"),
         weights={str(k): float(v) for k, v in weights.items()},

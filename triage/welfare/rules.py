@@ -239,7 +239,7 @@ def _day_findings(policy: Policy, f: DayFigures) -> list[Finding]:
         out.append(Finding("after-cutoff", period, {
             "minutes_after_cutoff": _r(f.after_cutoff_seconds / 60),
             "cutoff": policy.cutoff.strftime("%H:%M")}))
-    if f.outside_hours_seconds > 0:
+    if f.outside_hours_seconds > 0 and f.outside_hours_seconds >= policy.outside_min_minutes * 60:
         out.append(Finding("outside-hours", period, {
             "minutes_outside_contract": _r(f.outside_hours_seconds / 60)}))
     return out

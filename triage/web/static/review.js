@@ -206,6 +206,10 @@
   });
 
   tiles.forEach((t, i) => t.addEventListener("click", () => { focusTile(i); reveal(t); }));
+  // The known view (opened on purpose): its pictures reveal on click, never by the queue keys.
+  for (const t of root.querySelectorAll(".tile.known[data-cid]")) {
+    t.addEventListener("click", () => reveal(t));
+  }
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") { hide(true); stopBlurred(true); }
     else startBlurred();
