@@ -413,3 +413,39 @@ def test_recorded_tiles_read_like_built_ones_in_the_web_pages(two) -> None:
     finally:
         store.close()
     assert tiles == [q.content_id for q in built]
+
+
+def test_pictures_coming_back_find_their_cluster_after_a_rebuild(tmp_path: Path,
+                                                                 ws: Workspace, triage) -> None:
+    """A picture decided before a rebuild and given back after it is not in the build's hashes:
+    pictures coming back later must still find it (and it them)."""
+    src = dump(tmp_path / "dump")
+    triage("ingest", str(src), "--case", "C", "--device", "D", "--workers", "0")
+    burst = next(q for q in state(ws)[1] if q["cluster_size"] == 5)
+    store = ws.open_store()
+    try:
+        dev = store.device("D")["id"]
+        uid = store.add_user("rev", "reviewer", "x", "2026-01-01T00:00:00+00:00")
+        store.decide(dev, burst["content_id"], uid, "uk", "B", "2026-01-01T00:00:01+00:00")
+        triage("queue", "--device", "D", "--rebuild")
+        store.undo_last_decision(dev, uid, "2026-01-01T00:00:02+00:00")
+        recorded, built, _ = state(ws)
+        assert recorded == built
+        again = next(q for q in built if burst["content_id"] in q["member_content_ids"])
+        assert again["cluster_size"] == 5
+        # Everything but the one that came back is decided, then given back: they must merge
+        # with it again (it is known only from the pictures that joined since the rebuild).
+        others = [c for c in again["member_content_ids"] if c != burst["content_id"]]
+        rep = others[0] if again["content_id"] == burst["content_id"] else again["content_id"]
+        store.decide(dev, rep, uid, "uk", "B", "2026-01-01T00:00:03+00:00", others)
+        recorded, built, _ = state(ws)
+        assert recorded == built
+        assert next(q for q in built if q["content_id"] == burst["content_id"])[
+            "cluster_size"] == 1
+        store.undo_last_decision(dev, uid, "2026-01-01T00:00:04+00:00")
+        recorded, built, _ = state(ws)
+        assert recorded == built
+        assert next(q for q in built if burst["content_id"] in q["member_content_ids"])[
+            "cluster_size"] == 5
+    finally:
+        store.close()

@@ -8,7 +8,6 @@ names every signal that contributed, in the order of its contribution.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,16 +27,16 @@ class Scored:
 
 def priority_config(workspace: Workspace | None = None) -> dict[str, Any]:
     """The lab's priority.toml over the packaged defaults (an older copy lacks newer keys)."""
-    base = default_config("priority")
     if workspace is None:
-        return base
-    return merge(base, workspace.config("priority"))
+        return default_config("priority")
+    return merge(_packaged(), workspace.config("priority"))
 
 
 def effective_config(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     """A priority config (the workspace's copy, or one already merged) over the packaged
-    defaults: every reader of the recorded queue compares the same thing."""
-    return merge(copy.deepcopy(_packaged()), dict(cfg or {}))
+    defaults: every reader of the recorded queue compares the same thing. Sections the config
+    does not set are the packaged ones, shared: read it, never change it."""
+    return merge(_packaged(), dict(cfg or {}))
 
 
 @lru_cache(maxsize=1)

@@ -149,14 +149,19 @@ class ClassifyStore(CoreStore):
                    c.pdq_quality, c.phash, c.exif_make, c.exif_model, c.exif_datetime_original,
                    f.path
             FROM files f JOIN contents c ON c.id = f.content_id
-            WHERE f.device_id = ? AND c.phash IS NOT NULL AND {self._unseen_clause('c')}
+            WHERE {{device}} = ? AND c.phash IS NOT NULL AND {self._unseen_clause('c')}
             """
         if content_ids is None:
-            rows: Iterable[Any] = self.conn.execute(sql + " ORDER BY c.id, f.path", (device_id,))
+            rows: Iterable[Any] = self.conn.execute(
+                sql.format(device="f.device_id") + " ORDER BY c.id, f.path", (device_id,))
         else:
+            # `+f.device_id`: SQLite then finds the files by content (files_content) instead of
+            # walking every file of the device (measured 15 ms vs 0.03 ms at 50 k files).
             rows = [r for chunk, q in in_chunks(sorted(set(content_ids)))
-                    for r in self.conn.execute(sql + f" AND c.id IN ({q}) ORDER BY c.id, f.path",
-                                               (device_id, *chunk))]
+                    for r in self.conn.execute(
+                        sql.format(device="+f.device_id")
+                        + f" AND f.content_id IN ({q}) ORDER BY c.id, f.path",
+                        (device_id, *chunk))]
         by_content: dict[int, dict[str, Any]] = {}
         for r in rows:
             d = by_content.get(r["content_id"])

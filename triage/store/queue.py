@@ -39,7 +39,10 @@ QUEUE = Domain(
             reason TEXT NOT NULL,
             config_sha256 TEXT NOT NULL,
             built_from TEXT NOT NULL,
-            updated_at TEXT
+            updated_at TEXT,
+            entries INTEGER NOT NULL,
+            unseen INTEGER NOT NULL,
+            hashes BLOB
         );
         CREATE TABLE queue_entries (
             device_id INTEGER NOT NULL,
@@ -85,6 +88,14 @@ QUEUE = Domain(
             PRIMARY KEY (device_id, content_id)
         );
         CREATE INDEX queue_claims_user ON queue_claims(device_id, user_id);
+        CREATE TABLE queue_joined (
+            device_id INTEGER NOT NULL,
+            content_id INTEGER NOT NULL,
+            PRIMARY KEY (device_id, content_id)
+        );
+        -- The queue asks "is this picture decided?" by content (the unseen test, per picture
+        -- after each decision). Without this index every such test scans the decisions table.
+        CREATE INDEX IF NOT EXISTS decisions_content ON decisions(content_id, undone_at);
         """,
     ),
 )
@@ -114,8 +125,9 @@ class QueueStore(ReviewStore):
 
     # -- builds -----------------------------------------------------------------------------
     def queue_build(self, device_id: int) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT * FROM queue_builds WHERE device_id=?",
-                                (device_id,)).fetchone()
+        row = self.conn.execute(  # not the hashes blob (~1.6 MB at 50 k): read per request
+            "SELECT device_id, built_at, reason, config_sha256, built_from, updated_at, entries,"
+            " unseen FROM queue_builds WHERE device_id=?", (device_id,)).fetchone()
         if row is None:
             return None
         d = dict(row)
@@ -140,20 +152,26 @@ class QueueStore(ReviewStore):
 
     def save_queue(self, device_id: int, entries: Sequence[dict[str, Any]],
                    members: Sequence[dict[str, Any]], *, reason: str, config_sha256: str,
-                   built_from: dict[str, Any], now: str, mark: int) -> None:
-        """Replace the device's queue in one transaction (a reader sees the old or the new)."""
+                   built_from: dict[str, Any], now: str, mark: int, hashes: bytes) -> None:
+        """Replace the device's queue in one transaction (a reader sees the old or the new).
+
+        `hashes`: the members' hashes in one blob (the queue's own format), what a picture
+        coming back is compared with; pictures that join later are listed in `queue_joined`."""
         with self.transaction() as c:
             c.execute("DELETE FROM queue_entries WHERE device_id=?", (device_id,))
             c.execute("DELETE FROM queue_members WHERE device_id=?", (device_id,))
+            c.execute("DELETE FROM queue_joined WHERE device_id=?", (device_id,))
             self._insert_entries(device_id, entries)
             self._insert_members(device_id, members)
             c.execute(
                 "INSERT INTO queue_builds(device_id, built_at, reason, config_sha256, built_from,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT(device_id) DO UPDATE SET"
-                " built_at=excluded.built_at, reason=excluded.reason,"
-                " config_sha256=excluded.config_sha256, built_from=excluded.built_from,"
-                " updated_at=NULL",
-                (device_id, now, reason, config_sha256, json.dumps(built_from, sort_keys=True)))
+                " updated_at, entries, unseen, hashes) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)"
+                " ON CONFLICT(device_id) DO UPDATE SET built_at=excluded.built_at,"
+                " reason=excluded.reason, config_sha256=excluded.config_sha256,"
+                " built_from=excluded.built_from, updated_at=NULL, entries=excluded.entries,"
+                " unseen=excluded.unseen, hashes=excluded.hashes",
+                (device_id, now, reason, config_sha256, json.dumps(built_from, sort_keys=True),
+                 len(entries), sum(int(e["cluster_size"]) for e in entries), hashes))
             c.execute("DELETE FROM queue_pending WHERE device_id=? AND id<=?", (device_id, mark))
             c.execute("DELETE FROM queue_claims WHERE device_id=? AND content_id NOT IN"
                       " (SELECT content_id FROM queue_entries WHERE device_id=?)",
@@ -220,10 +238,17 @@ class QueueStore(ReviewStore):
 
     def update_queue(self, device_id: int, *, drop_entries: Iterable[int],
                      entries: Sequence[dict[str, Any]], drop_members: Iterable[int],
-                     members: Sequence[dict[str, Any]], mark: int, now: str) -> None:
-        """Apply a worked-out change: entries and members replaced, pending up to `mark` done."""
+                     members: Sequence[dict[str, Any]], mark: int, now: str,
+                     joined: Iterable[int] = ()) -> None:
+        """Apply a worked-out change: entries and members replaced, pending up to `mark` done.
+        `joined`: pictures that joined the queue and are not in its build's hashes."""
         with self.transaction() as c:
+            gone_entries, gone_unseen = 0, 0
             for chunk, q in in_chunks(sorted(set(drop_entries))):
+                row = c.execute(f"SELECT COUNT(*), COALESCE(SUM(cluster_size), 0) FROM"
+                                f" queue_entries WHERE device_id=? AND content_id IN ({q})",
+                                (device_id, *chunk)).fetchone()
+                gone_entries, gone_unseen = gone_entries + row[0], gone_unseen + row[1]
                 c.execute(f"DELETE FROM queue_entries WHERE device_id=? AND content_id IN ({q})",
                           (device_id, *chunk))
                 c.execute(f"DELETE FROM queue_claims WHERE device_id=? AND content_id IN ({q})",
@@ -234,16 +259,29 @@ class QueueStore(ReviewStore):
                           (device_id, *chunk))
             self._insert_entries(device_id, entries)
             self._insert_members(device_id, members)
+            c.executemany("INSERT INTO queue_joined(device_id, content_id) VALUES (?, ?)"
+                          " ON CONFLICT DO NOTHING", [(device_id, cid) for cid in joined])
             c.execute("DELETE FROM queue_pending WHERE device_id=? AND id<=?", (device_id, mark))
-            c.execute("UPDATE queue_builds SET updated_at=? WHERE device_id=?", (now, device_id))
+            c.execute("UPDATE queue_builds SET updated_at=?, entries=entries-?+?,"
+                      " unseen=unseen-?+? WHERE device_id=?",
+                      (now, gone_entries, len(entries), gone_unseen,
+                       sum(int(e["cluster_size"]) for e in entries), device_id))
+
+    def queue_hashes(self, device_id: int) -> tuple[bytes | None, list[dict[str, Any]]]:
+        """(the build's member hashes blob, member rows of pictures that joined since)."""
+        row = self.conn.execute("SELECT hashes FROM queue_builds WHERE device_id=?",
+                                (device_id,)).fetchone()
+        joined = [int(r[0]) for r in self.conn.execute(
+            "SELECT content_id FROM queue_joined WHERE device_id=?", (device_id,))]
+        return (row[0] if row else None,
+                self.queue_member_rows(device_id, content_ids=joined) if joined else [])
 
     # -- reading ----------------------------------------------------------------------------
     def queue_counts(self, device_id: int) -> tuple[int, int]:
-        """(entries, unseen pictures they stand for)."""
-        row = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(cluster_size), 0) FROM queue_entries"
-            " WHERE device_id=?", (device_id,)).fetchone()
-        return int(row[0]), int(row[1])
+        """(entries, unseen pictures they stand for), kept with the build record."""
+        row = self.conn.execute("SELECT entries, unseen FROM queue_builds WHERE device_id=?",
+                                (device_id,)).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def queue_entries(self, device_id: int, offset: int = 0, limit: int | None = None
                       ) -> list[dict[str, Any]]:
@@ -286,10 +324,14 @@ class QueueStore(ReviewStore):
         """entry (representative) -> every member content id, ascending."""
         out: dict[int, list[int]] = {e: [] for e in entry_ids}
         for chunk, q in in_chunks(list(entry_ids)):
+            # No ORDER BY: SQLite would then walk the primary key (every member of the device)
+            # for its order instead of the entry index (measured 17 ms vs 0.4 ms at 50 k).
             for r in self.conn.execute(
                     f"SELECT entry_id, content_id FROM queue_members WHERE device_id=?"
-                    f" AND entry_id IN ({q}) ORDER BY content_id", (device_id, *chunk)):
+                    f" AND entry_id IN ({q})", (device_id, *chunk)):
                 out[int(r[0])].append(int(r[1]))
+        for ids in out.values():
+            ids.sort()
         return out
 
     def queue_member_rows(self, device_id: int, *, content_ids: Sequence[int] | None = None,
@@ -313,14 +355,6 @@ class QueueStore(ReviewStore):
         for chunk, q in in_chunks(sorted(set(values or ()))):
             out += rows(f"{base} AND {column} IN ({q})", (device_id, *chunk))
         return out
-
-    def queue_member_hashes(self, device_id: int) -> list[tuple[int, int, str | None,
-                                                                int | None, str | None]]:
-        """(content id, entry id, pdq, pdq quality, phash) of every member: what a picture
-        coming back is compared with to find the cluster it joins."""
-        return [(int(r[0]), int(r[1]), r[2], r[3], r[4]) for r in self.conn.execute(
-            "SELECT content_id, entry_id, pdq, pdq_quality, phash FROM queue_members"
-            " WHERE device_id=?", (device_id,))]
 
     def queue_models(self, device_id: int) -> list[dict[str, Any]]:
         """The classifier scores of the device's contents: model, weights and how many."""

@@ -344,7 +344,8 @@ def decide() -> Any:
         content_id = int(body["content_id"])
     except (KeyError, TypeError, ValueError):
         return jsonify(error="content_id must be an integer"), 400
-    entry = device_queue(device_id).entry(content_id)
+    queue = device_queue(device_id)
+    entry = queue.entry(content_id)
     uncertain = entry is None and any(u["content_id"] == content_id
                                       for u in store().uncertain_images(device_id))
     if entry is None and not uncertain:
@@ -364,7 +365,8 @@ def decide() -> Any:
                                     now_text(), cluster)
     except StoreError as exc:
         return jsonify(error=str(exc)), 409
-    return jsonify(ok=True, category=category, **result, progress=progress(device_id))
+    queue.refresh()  # the decision leaves the queue (a per-request queue is built again)
+    return jsonify(ok=True, category=category, **result, progress=progress(device_id, queue))
 
 
 @bp.route("/api/undo", methods=["POST"])
