@@ -63,20 +63,20 @@ def record_queue(store: Store, device_id: int, cfg: Mapping[str, Any] | None,
                  reason: str) -> Recorded:
     """Build the device's queue and store it in place of the one recorded before.
 
-    Under the store's write lock from the first read to the last write, so a decision made
-    meanwhile waits for it (a 50 k-picture device takes ~2 s) instead of being lost under a
-    queue built from the state before it.
-    """
+    Built outside the store's write lock (a 50 k-picture device takes ~10 s; decisions made
+    meanwhile must not wait for it): a decision made while it reads stays pending and is
+    applied after it (`save_queue`)."""
     cfg = effective_config(cfg)
-    with store.transaction():
-        mark = store.queue_pending_mark()
-        pics = pictures(store, store.unseen_pictures(device_id), cfg)
-        built = entries(pics, cfg)
-        entry_rows, member_rows = _rows(built)
-        store.save_queue(device_id, entry_rows, member_rows, reason=reason,
-                         config_sha256=config_sha256(cfg),
-                         built_from=_built_from(store, device_id, pics, len(built)),
-                         now=now_iso(), mark=mark, hashes=_hash_blob(pics, cfg))
+    before = store.queue_build(device_id)
+    started = None if before is None else int(before["generation"])
+    mark = store.queue_pending_mark()
+    pics = pictures(store, store.unseen_pictures(device_id), cfg)
+    built = entries(pics, cfg)
+    entry_rows, member_rows = _rows(built)
+    store.save_queue(device_id, entry_rows, member_rows, reason=reason,
+                     config_sha256=config_sha256(cfg),
+                     built_from=_built_from(store, device_id, pics, len(built)),
+                     now=now_iso(), mark=mark, hashes=_hash_blob(pics, cfg), started=started)
     return Recorded(device_id, len(built), len(pics), reason)
 
 

@@ -42,7 +42,8 @@ QUEUE = Domain(
             updated_at TEXT,
             entries INTEGER NOT NULL,
             unseen INTEGER NOT NULL,
-            hashes BLOB
+            hashes BLOB,
+            generation INTEGER NOT NULL
         );
         CREATE TABLE queue_entries (
             device_id INTEGER NOT NULL,
@@ -127,7 +128,7 @@ class QueueStore(ReviewStore):
     def queue_build(self, device_id: int) -> dict[str, Any] | None:
         row = self.conn.execute(  # not the hashes blob (~1.6 MB at 50 k): read per request
             "SELECT device_id, built_at, reason, config_sha256, built_from, updated_at, entries,"
-            " unseen FROM queue_builds WHERE device_id=?", (device_id,)).fetchone()
+            " unseen, generation FROM queue_builds WHERE device_id=?", (device_id,)).fetchone()
         if row is None:
             return None
         d = dict(row)
@@ -152,12 +153,19 @@ class QueueStore(ReviewStore):
 
     def save_queue(self, device_id: int, entries: Sequence[dict[str, Any]],
                    members: Sequence[dict[str, Any]], *, reason: str, config_sha256: str,
-                   built_from: dict[str, Any], now: str, mark: int, hashes: bytes) -> None:
+                   built_from: dict[str, Any], now: str, mark: int, hashes: bytes,
+                   started: int | None) -> None:
         """Replace the device's queue in one transaction (a reader sees the old or the new).
 
-        `hashes`: the members' hashes in one blob (the queue's own format), what a picture
-        coming back is compared with; pictures that join later are listed in `queue_joined`."""
+        `mark`, `started`: the latest pending change and the queue's generation when the build
+        began reading. Changes after `mark` stay pending. If the queue was updated meanwhile
+        (its generation moved), that update may have used up changes the build did not see, so
+        the whole device is marked to be compared again. `hashes`: the members' hashes in one
+        blob (the queue's own format); pictures that join later go to `queue_joined`."""
         with self.transaction() as c:
+            row = c.execute("SELECT generation FROM queue_builds WHERE device_id=?",
+                            (device_id,)).fetchone()
+            current = None if row is None else int(row[0])
             c.execute("DELETE FROM queue_entries WHERE device_id=?", (device_id,))
             c.execute("DELETE FROM queue_members WHERE device_id=?", (device_id,))
             c.execute("DELETE FROM queue_joined WHERE device_id=?", (device_id,))
@@ -165,14 +173,20 @@ class QueueStore(ReviewStore):
             self._insert_members(device_id, members)
             c.execute(
                 "INSERT INTO queue_builds(device_id, built_at, reason, config_sha256, built_from,"
-                " updated_at, entries, unseen, hashes) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)"
+                " updated_at, entries, unseen, hashes, generation)"
+                " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)"
                 " ON CONFLICT(device_id) DO UPDATE SET built_at=excluded.built_at,"
                 " reason=excluded.reason, config_sha256=excluded.config_sha256,"
                 " built_from=excluded.built_from, updated_at=NULL, entries=excluded.entries,"
-                " unseen=excluded.unseen, hashes=excluded.hashes",
+                " unseen=excluded.unseen, hashes=excluded.hashes,"
+                " generation=excluded.generation",
                 (device_id, now, reason, config_sha256, json.dumps(built_from, sort_keys=True),
-                 len(entries), sum(int(e["cluster_size"]) for e in entries), hashes))
+                 len(entries), sum(int(e["cluster_size"]) for e in entries), hashes,
+                 (current or 0) + 1))
             c.execute("DELETE FROM queue_pending WHERE device_id=? AND id<=?", (device_id, mark))
+            if current is not None and current != started:
+                c.execute("INSERT INTO queue_pending(device_id, content_id) VALUES (?, NULL)",
+                          (device_id,))
             c.execute("DELETE FROM queue_claims WHERE device_id=? AND content_id NOT IN"
                       " (SELECT content_id FROM queue_entries WHERE device_id=?)",
                       (device_id, device_id))
@@ -235,6 +249,8 @@ class QueueStore(ReviewStore):
         """Pending changes up to `mark` turned out to change nothing."""
         with self.transaction() as c:
             c.execute("DELETE FROM queue_pending WHERE device_id=? AND id<=?", (device_id, mark))
+            c.execute("UPDATE queue_builds SET generation=generation+1 WHERE device_id=?",
+                      (device_id,))
 
     def update_queue(self, device_id: int, *, drop_entries: Iterable[int],
                      entries: Sequence[dict[str, Any]], drop_members: Iterable[int],
@@ -263,7 +279,7 @@ class QueueStore(ReviewStore):
                           " ON CONFLICT DO NOTHING", [(device_id, cid) for cid in joined])
             c.execute("DELETE FROM queue_pending WHERE device_id=? AND id<=?", (device_id, mark))
             c.execute("UPDATE queue_builds SET updated_at=?, entries=entries-?+?,"
-                      " unseen=unseen-?+? WHERE device_id=?",
+                      " unseen=unseen-?+?, generation=generation+1 WHERE device_id=?",
                       (now, gone_entries, len(entries), gone_unseen,
                        sum(int(e["cluster_size"]) for e in entries), device_id))
 
