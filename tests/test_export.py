@@ -108,7 +108,7 @@ def test_us_export_carries_list_categories_and_current_review_decisions(
            for i in range(5)}
     assert got == {0: (1, True), 1: (2, False), 2: (None, False), 3: (4, False), 4: (2, False)}
     assert case["TotalPrecategorized"] == 1 and case["TotalMediaFiles"] == 7
-    assert case["CaseNumber"] == "C1" and case["DeviceLabel"] == "D1"
+    assert case["CaseNumber"] == "C1" and "DeviceLabel" not in case
     assert len(media[p[1]["md5"]]["MediaFiles"]) == 2
     # The importer reads it back without loss.
     triage("hashsets", "import", str(out), "--name", "back", "--kind", "reference")
@@ -205,4 +205,157 @@ def test_uk_export_needs_the_labs_caid_codes_and_round_trips_the_letters(tmp_pat
     by_md5 = {m["MD5"]: m for m in again["value"][0]["Media"]}
     for m in case["Media"]:
         assert by_md5[m["MD5"]]["Category"] == m["Category"]
-        assert by_md5[m["MD5"]]["IsPrecategorized"] is True
+        # Precategorised only with a category: p104's list entry has none.
+        assert by_md5[m["MD5"]]["IsPrecategorized"] is (m["Category"] is not None)
+
+
+# The VICS 2.0 field lists (shared REFERENCE.md), written out here so the test does not trust
+# the exporter's own copy.
+VICS_CASE_FIELDS = {"CaseID", "CaseNumber", "ContactName", "ContactEmail", "ContactPhone",
+                    "SourceApplicationName", "SourceApplicationVersion", "TotalMediaFiles",
+                    "TotalPrecategorized", "SeizureDate", "Media"}
+VICS_MEDIA_FIELDS = {"MediaID", "Category", "MD5", "SHA1", "MediaSize", "DateUpdated",
+                     "VictimIdentified", "OffenderIdentified", "IsDistributed", "IsSuspected",
+                     "IsPrecategorized", "PrecategorizationSource", "Series", "Tags", "Comments",
+                     "RelativeFilePath", "MimeType", "Exifs", "MediaFiles", "PhotoDNA",
+                     "AlternativeHashes"}
+VICS_MEDIA_FILE_FIELDS = {"MD5", "FileName", "FilePath", "Created", "Written", "Accessed",
+                          "Unallocated", "Deleted", "ParentMD5", "PhysicalLocation", "SourceID"}
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def iso(ts: float) -> str:
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
+
+def vics(triage, device: str, *args: str) -> dict:
+    return json.loads(triage("export", "--device", device, "--profile", "us", *args).output)
+
+
+def test_case_id_is_a_guid_kept_per_case(tmp_path, triage, device):
+    write(tmp_path / "ev2", "x.jpg", encode(photo_like(130, (320, 240)), "JPEG", 90))
+    write(tmp_path / "ev3", "y.jpg", encode(photo_like(131, (320, 240)), "JPEG", 90))
+    triage("ingest", str(tmp_path / "ev2"), "--case", "C1", "--device", "D1-B", "--workers",
+           "0", "--no-classify")
+    triage("ingest", str(tmp_path / "ev3"), "--case", "C2", "--device", "D2", "--workers", "0",
+           "--no-classify")
+    first = vics(triage, "D1")["value"][0]["CaseID"]
+    assert GUID.match(first)
+    assert vics(triage, "D1")["value"][0]["CaseID"] == first      # stable across exports
+    assert vics(triage, "D1-B")["value"][0]["CaseID"] == first    # one per case
+    other = vics(triage, "D2")["value"][0]["CaseID"]
+    assert GUID.match(other) and other != first
+
+
+@pytest.fixture
+def dated(tmp_path, triage) -> dict:
+    """D1: a folder whose picture has known times; D2: a zip whose member has a stored mtime."""
+    import os
+    import zipfile
+    ev = tmp_path / "dump"
+    pic = write(ev, "DCIM/a.jpg", encode(photo_like(140, (320, 240)), "JPEG", 90))
+    os.utime(pic, (1_600_000_000, 1_500_000_000))  # atime, mtime on the seized device
+    triage("ingest", str(ev), "--case", "C1", "--device", "D1", "--workers", "0",
+           "--no-classify")
+    archive = tmp_path / "phone.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("DCIM/b.jpg", (2021, 6, 1, 12, 0, 0)),
+                    encode(photo_like(141, (320, 240)), "JPEG", 90))
+    triage("ingest", str(archive), "--case", "C1", "--device", "D2", "--workers", "0",
+           "--no-classify")
+    return {"member": by_path(files_json(triage, "D2"))["phone.zip!/DCIM/b.jpg"]}
+
+
+def test_only_vics_fields_are_written(triage, dated):
+    for dev in ("D1", "D2"):
+        for shape in ("case", "hashset"):
+            doc = vics(triage, dev, "--shape", shape) if shape != "case" else vics(triage, dev)
+            assert set(doc) == {"@odata.context", "value"}
+            media = doc["value"][0]["Media"] if shape == "case" else doc["value"]
+            if shape == "case":
+                assert set(doc["value"][0]) <= VICS_CASE_FIELDS
+                assert "DeviceLabel" not in doc["value"][0]
+            for m in media:
+                assert set(m) <= VICS_MEDIA_FIELDS
+                for mf in m["MediaFiles"]:
+                    assert set(mf) <= VICS_MEDIA_FILE_FIELDS
+
+
+def test_times_are_the_evidences_own_never_the_lab_copys_ctime(triage, dated):
+    (mf,) = vics(triage, "D1")["value"][0]["Media"][0]["MediaFiles"]
+    assert mf["Written"] == iso(1_500_000_000) and mf["Accessed"] == iso(1_600_000_000)
+    assert mf["Created"] is None  # POSIX keeps no creation time; ctime is the lab copy's
+    (mf,) = vics(triage, "D2")["value"][0]["Media"][0]["MediaFiles"]
+    assert mf["Written"] == iso(dated["member"]["mtime"])
+    assert mf["Written"].startswith("2021-06-0")
+    assert mf["Accessed"] is None and mf["Created"] is None  # a zip stores only the mtime
+
+
+def test_archive_member_paths_do_not_repeat_the_archive_name(triage, dated):
+    (mf,) = vics(triage, "D1")["value"][0]["Media"][0]["MediaFiles"]
+    assert mf["FilePath"] == "dump/DCIM/a.jpg" and mf["FileName"] == "a.jpg"
+    (mf,) = vics(triage, "D2")["value"][0]["Media"][0]["MediaFiles"]
+    assert mf["FilePath"] == "phone.zip!/DCIM/b.jpg" and mf["FileName"] == "b.jpg"
+
+
+def test_is_precategorized_only_with_a_category(tmp_path, triage, device):
+    p0, p1 = device["p0.jpg"], device["p1.jpg"]
+    plain = tmp_path / "plain.md5"
+    plain.write_text(f"{p0['md5']}  p0.jpg\n")                 # a list without categories
+    triage("hashsets", "import", str(plain), "--name", "plain")
+    graded = tmp_path / "graded.md5"
+    graded.write_text(f"{p1['md5']}  p1.jpg\n")
+    triage("hashsets", "import", str(graded), "--name", "graded", "--category", "2",
+           "--scheme", "vic-us")
+    case = vics(triage, "D1")["value"][0]
+    media = {m["MD5"].lower(): m for m in case["Media"]}
+    assert (media[p0["md5"]]["Category"], media[p0["md5"]]["IsPrecategorized"]) == (None, False)
+    assert (media[p1["md5"]]["Category"], media[p1["md5"]]["IsPrecategorized"]) == (2, True)
+    assert case["TotalPrecategorized"] == 1
+
+
+def test_hash_set_shape_for_iped_and_both_shapes_round_trip(tmp_path, triage, device,
+                                                            workspace):
+    p = {k: device[f"p{k}.jpg"] for k in range(3)}
+    lst = tmp_path / "l.md5"
+    lst.write_text(f"{p[0]['md5']}  p0.jpg\n")
+    triage("hashsets", "import", str(lst), "--name", "L", "--category", "1", "--scheme",
+           "vic-us")
+    out = {}
+    for shape in ("case", "hashset"):
+        out[shape] = tmp_path / f"{shape}.json"
+        msg = triage("export", "--device", "D1", "--profile", "us", "--shape", shape, "-o",
+                     str(out[shape])).output
+        assert f"{shape} shape" in msg
+    hs = json.loads(out["hashset"].read_text())
+    assert hs["@odata.context"].endswith("/2.0.xml/US/$metadata#Media")
+    assert isinstance(hs["value"], list) and all("MD5" in m and "Media" not in m
+                                                 for m in hs["value"])
+    case_media = json.loads(out["case"].read_text())["value"][0]["Media"]
+    assert hs["value"] == case_media  # the same records, only the envelope differs
+    for shape, path in out.items():
+        listed = json.loads(triage("hashsets", "import", str(path), "--name", f"back-{shape}",
+                                   "--kind", "reference", "--json").output)
+        assert listed["entries"] == len(case_media) and listed["scheme"] == "vic-us"
+        assert_lossless(case_media, entries_of(workspace, f"back-{shape}"))
+    assert entries_of(workspace, "back-case") == entries_of(workspace, "back-hashset")
+    err = triage("export", "--device", "D1", "--format", "csv", "--shape", "hashset",
+                 ok=(2,)).output
+    assert "--shape applies to --format vics only" in err
+
+
+def test_csv_export_neutralises_formula_cells(tmp_path, triage):
+    ev = tmp_path / "ev"
+    names = ["=cmd|'calc'!A0.jpg", "+1.jpg", "-2.jpg", "@SUM(A1).jpg",
+             "\tt.jpg", "\rr.jpg", "plain.jpg"]
+    for i, name in enumerate(names):
+        write(ev, name, encode(photo_like(150 + i, (160, 120)), "JPEG", 90))
+    triage("ingest", str(ev), "--case", "C1", "--device", "D1", "--workers", "0",
+           "--no-classify")
+    text = triage("export", "--device", "D1", "--format", "csv").output
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    paths = sorted(r["path"] for r in rows)
+    assert paths == sorted("'" + n if n[0] in "=+-@\t\r" else n for n in names)
+    assert all(not r["path"].startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows)
+    assert {r["size"] for r in rows} and all(r["size"].isdigit() for r in rows)

@@ -19,10 +19,8 @@ from typing import Any
 
 from triage import __version__
 from triage.backlog.register import BANDS, STATUSES, WAITING_STATUSES
+from triage.categories import SEVERE
 from triage.store import Store
-
-SEVERE = ("A", "1")  # UK category A, Project VIC category 1
-
 
 def overdue_ratio(days_waiting: int, target_days: float) -> float:
     """D/T: 1.0 means the device has waited exactly its band's target."""

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from triage.backlog import rank as backlog
-from triage.cli.base import Run, command_context, emit, emit_object, json_option
+from triage.cli.base import Run, command_context, emit, emit_object, json_option, say
 from triage.backlog.register import today_from
 
 today_option = click.option("--today", "today", hidden=True, envvar="TRIAGE_TODAY",
@@ -40,14 +40,14 @@ def backlog_group(ctx: click.Context, as_json: bool, today: str | None) -> None:
             emit(({k: v for k, v in r.items() if k != "counts"} for r in rows), True)
             return
         if not rows:
-            click.echo("(no device waiting)")
+            say("(no device waiting)")
         for r in rows:  # a table cannot hold the reasons, and the reasons are the point
-            click.echo(f"{r['rank']:>3}. {r['label']}  case {r['case_reference']}  band"
-                       f" {r['band'] or '?'}  {r['status']}  {r['days_waiting']} days  D/T"
-                       f" {r['dt']:.2f} {r['rag']}  points {r['score']:g}  forecast"
-                       f" {r['forecast_hours']:g} h")
+            say(f"{r['rank']:>3}. {r['label']}  case {r['case_reference']}  band"
+                f" {r['band'] or '?'}  {r['status']}  {r['days_waiting']} days  D/T"
+                f" {r['dt']:.2f} {r['rag']}  points {r['score']:g}  forecast"
+                f" {r['forecast_hours']:g} h")
             for why in r["reasons"]:
-                click.echo(f"       - {why}")
+                say(f"       - {why}")
 
 
 @backlog_group.command("report")
@@ -77,7 +77,7 @@ def report_command(ctx: click.Context, html_file: Path | None, reviewers: int | 
             emit_object(fw, True)
             return
         if html_file is not None:
-            click.echo(f"wrote {html_file}")
+            say(f"wrote {html_file}")
         summary = {k: fw[k] for k in ("today", "devices", "waiting", "overdue", "tier0", "rag",
                                       "wait_days", "forecast_hours", "capacity",
                                       "weeks_to_clear")}
@@ -96,8 +96,8 @@ def snapshot_command(ctx: click.Context, today: str | None) -> None:
     with command_context(ctx, "backlog snapshot") as run:
         fw = _build(run, today, snapshot=True)
         run.counts.update(waiting=fw["waiting"], overdue=fw["overdue"])
-        click.echo(f"snapshot {fw['today']}: {fw['waiting']} waiting, {fw['overdue']} overdue,"
-                   f" {fw['forecast_hours']['total']} forecast hours")
+        say(f"snapshot {fw['today']}: {fw['waiting']} waiting, {fw['overdue']} overdue,"
+            f" {fw['forecast_hours']['total']} forecast hours")
 
 
 def register(cli: click.Group) -> None:

@@ -3,11 +3,17 @@
 Every command that changes or reads case data runs inside `command_context`, which writes an
 audit row (OS user, time, tool version, arguments) before the work and its outcome and counts
 after it, even when the command fails or is interrupted.
+
+Output for people (tables, `emit_object`, and every plain line through `say`) passes through
+`printable`: file names, EXIF fields and list fields come from the evidence, and a name holding
+an escape sequence would otherwise move the cursor, rewrite the screen or retitle the terminal
+of the person reading it. JSON output (`--json`) is written exactly as stored.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -60,6 +66,36 @@ def _arguments(ctx: click.Context) -> dict[str, Any]:
     return {"argv": sys.argv[1:], "params": ctx.params}
 
 
+# C0 and C1 controls and DEL (cursor movement, CSI/OSC sequences, bell, backspace), lone
+# surrogates (undecodable bytes of a name), the line/paragraph separators, and the bidirectional
+# overrides and isolates that make a name display in another order than it is stored ("Trojan
+# Source", CVE-2021-42574).
+_OTHERS = r"\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(rf"[\x00-\x1f{_OTHERS}]")
+_UNSAFE_KEEP_NEWLINE = re.compile(rf"[\x00-\x09\x0b-\x1f{_OTHERS}]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    o = ord(m.group())
+    if 0xDC80 <= o <= 0xDCFF:  # a byte that was not UTF-8 (os.fsdecode's surrogateescape)
+        return f"\\x{o - 0xDC00:02x}"
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
+def printable(value: Any, newlines: bool = False) -> str:
+    """`value` as text safe to print on a terminal: every control character (see `_UNSAFE`)
+    is shown as a `\\xNN` / `\\uNNNN` escape instead of acting. With `newlines`, line breaks
+    are kept (a message of several lines); a table cell never keeps them."""
+    text = value if isinstance(value, str) else str(value)
+    pattern = _UNSAFE_KEEP_NEWLINE if newlines else _UNSAFE
+    return pattern.sub(_escape, text) if pattern.search(text) else text
+
+
+def say(message: Any = "", err: bool = False) -> None:
+    """Print one message for people (`click.echo` after `printable`, line breaks kept)."""
+    click.echo(printable(message, newlines=True), err=err)
+
+
 def emit(rows: Iterable[dict[str, Any]], as_json: bool, columns: Sequence[str] | None = None,
          empty: str = "(nothing)") -> int:
     """Rows as a table for people, or JSON lines for scripts. Returns how many were printed."""
@@ -71,7 +107,8 @@ def emit(rows: Iterable[dict[str, Any]], as_json: bool, columns: Sequence[str] |
         return n
     table = []
     for row in rows:
-        table.append([_cell(row.get(c)) for c in columns] if columns else list(row.values()))
+        table.append([_cell(row.get(c)) for c in columns] if columns
+                     else [_cell(v) for v in row.values()])
         n += 1
     if not table:
         click.echo(empty)
@@ -93,16 +130,17 @@ def _describe(obj: Any, indent: int) -> Iterator[str]:
     pad = "  " * indent
     for key, value in obj.items():
         if isinstance(value, dict):
-            yield f"{pad}{key}:"
+            yield f"{pad}{printable(key)}:"
             if value:
                 yield from _describe(value, indent + 1)
             else:
                 yield f"{pad}  (none)"
         else:
-            yield f"{pad}{key}: {value}"
+            yield f"{pad}{printable(key)}: {printable(value)}"
 
 
 def _cell(value: Any) -> str:
+    """A table cell: short, one line, nothing a terminal would act on (`printable`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -110,7 +148,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     text = str(value)
-    return text if len(text) <= 70 else text[:67] + "..."
+    return printable(text if len(text) <= 70 else text[:67] + "...")
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="JSON output for scripts.")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from triage.cli.base import command_context, emit, json_option
+from triage.cli.base import command_context, emit, json_option, say
 from triage.backlog.register import (
     BANDS,
     STATUSES,
@@ -78,7 +78,7 @@ def add_command(ctx: click.Context, label: str, case: str, **raw: Any) -> None:
                                        f" change it with `triage devices update {label}`")
         run.store.save_register_entries([(case, label, fields)])
         run.counts["device"] = label
-        click.echo(f"registered {label} (case {case})")
+        say(f"registered {label} (case {case})")
 
 
 @devices_group.command("update")
@@ -94,7 +94,7 @@ def update_command(ctx: click.Context, label: str, **raw: Any) -> None:
         dev = run.store.device(label)
         run.store.save_register_entries([(dev["case_reference"], label, fields)])
         run.counts["changed"] = sorted(fields)
-        click.echo(f"updated {label}: " + ", ".join(f"{k}={v}" for k, v in fields.items()))
+        say(f"updated {label}: " + ", ".join(f"{k}={v}" for k, v in fields.items()))
 
 
 @devices_group.command("list")
@@ -131,7 +131,7 @@ def import_command(ctx: click.Context, csv_file: Path) -> None:
         except RegisterError as exc:
             raise click.ClickException(f"{csv_file}:\n  " + "\n  ".join(exc.errors)) from exc
         run.counts.update(rows=result.rows, created=result.created, updated=result.updated)
-        click.echo(f"imported {result.rows} rows: {result.created} new, {result.updated} updated")
+        say(f"imported {result.rows} rows: {result.created} new, {result.updated} updated")
 
 
 def register(cli: click.Group) -> None:

@@ -1,4 +1,4 @@
-"""`triage export --device D --format vics|csv [--profile us|uk] [-o FILE]`."""
+"""`triage export --device D --format vics|csv [--profile us|uk] [--shape case|hashset] [-o FILE]`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import click
 from triage.cli.base import command_context
 from triage.reports.export import (
     PROFILES,
+    SHAPES,
     ExportError,
     default_profile,
     write_csv,
@@ -27,25 +28,36 @@ from triage.reports.export import (
               help="VICS profile: us (Project VIC 0-4) or uk (CAID codes from"
                    " config/categories.toml [schemes.uk] map). Default: the review scheme in"
                    " config/review.toml (vic -> us, uk -> uk).")
+@click.option("--shape", type=click.Choice(SHAPES), default="case", show_default=True,
+              help="VICS shape: case (value[0] with the case fields and Media[], as Project VIC"
+                   " and CAID exchange) or hashset (value[] of Media, what IPED and other"
+                   " tools import).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here (default: standard output).")
 @click.pass_context
 def export_command(ctx: click.Context, device: str, fmt: str, profile: str | None,
-                   output: Path | None) -> None:
+                   shape: str, output: Path | None) -> None:
     """Export DEVICE's media with hashes and categories (VICS 2.0 case JSON, or CSV per file).
 
-    A content goes out with its exact alert-list category or, where no list categorised it,
-    the reviewer's current decision.
+    A content goes out with its exact alert-list category (the most severe, when several
+    lists hold it) or, where no list categorised it, the reviewer's current decision.
     """
     with command_context(ctx, "export") as run:
         ws = run.workspace
         if fmt == "vics":
             profile = profile or default_profile(ws.config("review"))
-            run.counts["profile"] = profile
+            run.counts.update(profile=profile, shape=shape)
+
+            categories = ws.config("categories")
+            config_path = str(ws.config_dir / "categories.toml")
 
             def write(f: TextIO) -> int:
-                return write_vics(run.store, device, f, profile)
+                return write_vics(run.store, device, f, profile, categories, config_path,
+                                  shape=shape)
         else:
+            if shape != "case":
+                raise click.UsageError("--shape applies to --format vics only")
+
             def write(f: TextIO) -> int:
                 return write_csv(run.store, device, f)
         try:
@@ -55,7 +67,8 @@ def export_command(ctx: click.Context, device: str, fmt: str, profile: str | Non
             run.counts["rows"] = write_file(output, write)
         except ExportError as exc:
             raise click.ClickException(str(exc)) from exc
-        what = f"media ({profile.upper()} profile)" if fmt == "vics" else "files"
+        what = (f"media ({profile.upper()} profile, {shape} shape)" if fmt == "vics"
+                else "files")
         click.echo(f"wrote {run.counts['rows']} {what} to {output}", err=True)
 
 

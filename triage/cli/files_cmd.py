@@ -6,10 +6,17 @@ import click
 
 from triage.cli.base import command_context, emit, emit_object, json_option
 from triage.pipeline import Pipeline
+from triage.store.hashsets import known_category_of
 from triage.store.ingest import FILE_FIELDS
 
 TABLE_COLUMNS = ("path", "detected_type", "ext_mismatch", "size", "width", "height", "status",
-                 "duplicate_count", "sha256")
+                 "duplicate_count", "category", "sha256")
+
+
+def _for_people(row: dict) -> dict:
+    """The table's row: the category with the other lists' categories beside it ("A (also C)")."""
+    known = known_category_of(row.get("matches") or [])
+    return row | {"category": known.label if known else None}
 
 
 @click.command("files")
@@ -26,6 +33,8 @@ def files_command(ctx: click.Context, device: str, statuses: tuple[str, ...],
         if as_json:
             rows = ({k: r[k] for k in FILE_FIELDS} | {k: v for k, v in r.items()
                                                       if k not in FILE_FIELDS} for r in rows)
+        else:
+            rows = (_for_people(r) for r in rows)
         run.counts["rows"] = emit(rows, as_json, TABLE_COLUMNS, empty="(no files)")
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from triage.cli.base import command_context, emit, emit_object, json_option
+from triage.cli.base import command_context, emit, emit_object, json_option, say
 from triage.match.lists import FORMATS, ListFormatError
 from triage.categories import CategoryMap
 from triage.match.lists.entries import ParseOptions
@@ -60,8 +60,8 @@ def import_command(ctx: click.Context, file: Path, name: str, fmt: str, kind: st
                 raise click.ClickException(f"not imported: {exc}") from exc
             except KeyboardInterrupt:
                 # The new version was being built aside: nothing of it is kept, the old stays.
-                click.echo(f"\ninterrupted: {name} not imported; any earlier version of it is"
-                           " unchanged. Run the same command again to import it.", err=True)
+                say(f"\ninterrupted: {name} not imported; any earlier version of it is"
+                    " unchanged. Run the same command again to import it.", err=True)
                 raise
         report = Pipeline(run.workspace, run.store, progress).lists_changed(result.hashset["id"])
         summary = result.as_dict() | {"matches": report.as_dict() if report else None}
@@ -71,14 +71,17 @@ def import_command(ctx: click.Context, file: Path, name: str, fmt: str, kind: st
             emit_object(summary, True)
             return
         verb = "replaced" if result.replaced else "imported"
-        click.echo(f"{verb} {name}: {result.hashset['entry_count']} entries"
-                   f" ({result.hashset['format']}, {kind}, scheme {result.hashset['scheme']})")
+        say(f"{verb} {name}: {result.hashset['entry_count']} entries"
+            f" ({result.hashset['format']}, {kind}, scheme {result.hashset['scheme']})")
+        if result.empty_content_skipped:
+            say(f"  skipped {result.empty_content_skipped} entries holding the hash of empty content"
+                " (the MD5/SHA-1/SHA-256 of zero bytes would make every empty file known)")
         if result.unmapped_categories:
-            click.echo("  categories not in the scheme's table (reported as uncategorised): "
-                       + ", ".join(f"{k} ({v})" for k, v in result.unmapped_categories.items()))
+            say("  categories not in the scheme's table (reported as uncategorised): "
+                + ", ".join(f"{k} ({v})" for k, v in result.unmapped_categories.items()))
         if report:
-            click.echo(f"  matched across the workspace: {report.known_contents} known contents,"
-                       f" {report.near} near candidates")
+            say(f"  matched across the workspace: {report.known_contents} known contents,"
+                f" {report.near} near candidates")
 
 
 @hashsets_group.command("list")
@@ -101,7 +104,7 @@ def remove_command(ctx: click.Context, name: str) -> None:
     with command_context(ctx, "hashsets remove") as run:
         hs = run.store.remove_hashset(name)
         Pipeline(run.workspace, run.store).lists_changed(None)
-        click.echo(f"removed {name} ({hs['entry_count']} entries)")
+        say(f"removed {name} ({hs['entry_count']} entries)")
 
 
 def register(cli: click.Group) -> None:

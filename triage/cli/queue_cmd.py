@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from triage.cli.base import command_context, emit, json_option
+from triage.cli.base import command_context, emit, json_option, say
 from triage.queue.build import QueueItem
 from triage.pipeline import Pipeline
 
@@ -47,8 +47,8 @@ def queue_command(ctx: click.Context, device: str, limit: int | None, rebuild: b
             done = pipeline.record_queue(dev["id"], "rebuild (triage queue --rebuild)")
             run.counts["rebuilt"] = done.as_dict()
             if not as_json:
-                click.echo(f"rebuilt the queue of {device}: {done.entries} entries for"
-                           f" {done.unseen} unseen pictures", err=True)
+                say(f"rebuilt the queue of {device}: {done.entries} entries for"
+                    f" {done.unseen} unseen pictures", err=True)
         items = pipeline.open_queue(dev["id"]).page()
         run.counts["entries"] = len(items)
         shown = items if limit is None else items[:limit]
@@ -56,10 +56,10 @@ def queue_command(ctx: click.Context, device: str, limit: int | None, rebuild: b
             run.counts["rows"] = emit(queue_rows(shown), True)
         else:
             for line in describe(shown) or ["(queue empty: nothing unseen on this device)"]:
-                click.echo(line)
+                say(line)
             run.counts["rows"] = len(shown)
             if limit is not None and len(items) > limit:
-                click.echo(f"... {len(items) - limit} more entries")
+                say(f"... {len(items) - limit} more entries")
 
 
 def register(cli: click.Group) -> None:

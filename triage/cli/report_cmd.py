@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from triage.cli.base import command_context, emit_object, json_option
-from triage.reports.device import device_report, render_device_html, write_csv
+from triage.cli.base import command_context, emit_object, json_option, say
+from triage.reports.device import (OutputRefused, device_report, render_device_html,
+                                   schedule_csv, write_outputs)
 
 
 @click.command("report")
@@ -16,12 +17,18 @@ from triage.reports.device import device_report, render_device_html, write_csv
               help="Write a printable HTML report, and the picture schedule as CSV beside it.")
 @click.option("--with-thumbnails", is_flag=True,
               help="Embed blurred greyscale thumbnails of listed pictures in the HTML.")
+@click.option("--force", is_flag=True,
+              help="Replace existing files even if triage report did not write them.")
 @json_option
 @click.pass_context
 def report_command(ctx: click.Context, device: str, html_file: Path | None,
-                   with_thumbnails: bool, as_json: bool) -> None:
+                   with_thumbnails: bool, force: bool, as_json: bool) -> None:
     """Counts per category, known vs newly categorised, duplicates, first-generation candidates,
-    reviewers and time, hash lists used, tool version and audit summary for DEVICE."""
+    reviewers and time, hash lists used, tool version and audit summary for DEVICE.
+
+    --html FILE also writes the schedule as FILE with .csv. Neither replaces a file that this
+    command did not write (or that changed since) unless --force is given.
+    """
     if with_thumbnails and html_file is None:
         raise click.UsageError("--with-thumbnails needs --html FILE")
     with command_context(ctx, "report") as run:
@@ -30,13 +37,16 @@ def report_command(ctx: click.Context, device: str, html_file: Path | None,
         if html_file is not None:
             html, thumbs = render_device_html(rep | {"images": images},
                                               run.workspace.derivative_dir, with_thumbnails)
-            html_file.write_text(html, encoding="utf-8")
             csv_file = html_file.with_suffix(".csv")
-            write_csv(csv_file, images)
+            try:
+                write_outputs(run.store, [(html_file, html), (csv_file, schedule_csv(images))],
+                              force)
+            except OutputRefused as exc:
+                raise click.ClickException(str(exc)) from exc
             run.counts.update(html=str(html_file), csv=str(csv_file), thumbnails=thumbs)
             if not as_json:
-                click.echo(f"wrote {html_file} and {csv_file}"
-                           + (f" ({thumbs} blurred thumbnails)" if with_thumbnails else ""))
+                say(f"wrote {html_file} and {csv_file}"
+                    + (f" ({thumbs} blurred thumbnails)" if with_thumbnails else ""))
         run.counts["unique_images"] = rep["unique_images"]
         if as_json:
             emit_object(rep, True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from triage.cli.base import command_context, emit, emit_object, json_option
+from triage.cli.base import command_context, emit, emit_object, json_option, say
 
 ALERT_COLUMNS = ("id", "reviewer", "rule", "level", "period", "figures", "raised_at", "state",
                  "ack_by", "ack_note")
@@ -70,14 +70,14 @@ def check_command(ctx: click.Context, at: str | None, as_json: bool) -> None:
         if as_json:
             emit_object(obj, True)
             return
-        click.echo(f"{result.reviewers} reviewers checked: {len(result.raised)} new alerts,"
-                   f" {len(result.resolved)} resolved")
+        say(f"{result.reviewers} reviewers checked: {len(result.raised)} new alerts,"
+            f" {len(result.resolved)} resolved")
         for a in result.raised:
-            click.echo(f"  #{a['id']} {a['reviewer']} {a['rule']} ({a['period']}):"
-                       f" {_figures_text(a['figures'])}")
+            say(f"  #{a['id']} {a['reviewer']} {a['rule']} ({a['period']}):"
+                f" {_figures_text(a['figures'])}")
         for d in result.deliveries:
             for err in d["errors"]:
-                click.echo(f"  alert {d['alert_id']} not delivered: {err}", err=True)
+                say(f"  alert {d['alert_id']} not delivered: {err}", err=True)
 
 
 @welfare_group.command("alerts")
@@ -275,14 +275,14 @@ def report_command(ctx: click.Context, html_path: Path | None, reviewer: str | N
             return
         for r in report["reviewers"]:
             t, w = r["today"], r["week"]
-            click.echo(f"{r['name']}: today {t['revealed_hours']:.2f} h ({t['units']:.0f} units),"
-                       f" week {w['revealed_hours']:.2f} h ({w['units']:.0f} units),"
-                       f" open alerts {len(r['open_alerts'])}")
+            say(f"{r['name']}: today {t['revealed_hours']:.2f} h ({t['units']:.0f} units),"
+                f" week {w['revealed_hours']:.2f} h ({w['units']:.0f} units),"
+                f" open alerts {len(r['open_alerts'])}")
             for kind, c in r["care"].items():
-                click.echo(f"  {kind}: last {c['last'] or '-'}, due {c['due'] or '-'}"
-                           f"{' OVERDUE' if c['overdue'] else ''}")
+                say(f"  {kind}: last {c['last'] or '-'}, due {c['due'] or '-'}"
+                    f"{' OVERDUE' if c['overdue'] else ''}")
         if html_path is not None:
-            click.echo(f"wrote {html_path}")
+            say(f"wrote {html_path}")
 
 
 def register(cli: click.Group) -> None:

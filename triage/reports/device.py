@@ -4,12 +4,21 @@ the HTML of the backlog performance framework.
 Every count in the device report is derived from one list of rows (one per unique picture, from
 the store), which is also the CSV written alongside, so the printed figures and the schedule
 cannot disagree. Pictures are never shown unless asked, and then only blurred and greyscale.
+
+The report's files (`write_outputs`) never replace a file triage did not write: the schedule's
+name is derived from the HTML's (`report.html` -> `report.csv`), and once silently replaced an
+export a user had saved under that name. Each file written is recorded with its SHA-256; an
+existing file is replaced only when it is one the report wrote and is unchanged since (or with
+`force`). Files are written whole to a `.part` beside them and renamed, so a reader never finds
+half a report.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
+import hashlib
+import io
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -19,10 +28,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from triage import __version__
+from triage.categories import scheme_of, severity_rank
 from triage.reports import charts
+from triage.reports.csvout import SafeWriter
 from triage.backlog.register import effective_status
+from triage.signals.crypto import file_sha256
 from triage.store import Store, now_iso
-from triage.store.backlog import severity_rank
 
 CSV_FIELDS = ("path", "copies", "sha256", "sha1", "md5", "width", "height", "category",
               "category_source", "known_lists", "known_good", "decided_by", "exif_make",
@@ -39,14 +50,6 @@ def _env() -> Environment:
                       lstrip_blocks=True)
     env.filters["num"] = charts.fmt
     return env
-
-
-def scheme_of(category: str) -> str:
-    if category in ("A", "B", "C"):
-        return "UK"
-    if category.isdigit():
-        return "VIC"
-    return ""
 
 
 def _image_row(img: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,13 +135,63 @@ def device_report(store: Store, label: str) -> dict[str, Any]:
     }
 
 
-def write_csv(path: Path, images: Sequence[Mapping[str, Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        for img in images:
-            w.writerow({k: ("yes" if v is True else "no" if v is False else v)
-                        for k, v in img.items()})
+def schedule_csv(images: Sequence[Mapping[str, Any]]) -> str:
+    """The picture schedule as CSV text (formula cells neutralised, `triage.reports.csvout`)."""
+    buf = io.StringIO(newline="")
+    w = SafeWriter(buf)
+    w.header(CSV_FIELDS)
+    for img in images:
+        w.row(["yes" if v is True else "no" if v is False else "" if v is None else v
+               for v in (img.get(k) for k in CSV_FIELDS)])
+    return buf.getvalue()
+
+
+class OutputRefused(ValueError):
+    """A report file would replace a file triage did not write (nothing was written)."""
+
+
+def _output_key(path: Path) -> str:
+    return os.path.abspath(path)
+
+
+def check_outputs(store: Store, paths: Sequence[Path], force: bool = False) -> None:
+    """Raise OutputRefused naming every existing path that is not an unchanged file the report
+    wrote. Called for all of a report's files before the first is written."""
+    if len({_output_key(p) for p in paths}) < len(paths):
+        raise OutputRefused("the HTML report and its CSV schedule would be the same file: give"
+                            " the HTML file a name ending in .html")
+    if force:
+        return
+    refused = []
+    for path in paths:
+        if not (path.exists() or path.is_symlink()):
+            continue
+        known = store.written_output(_output_key(path))
+        same = known is not None and path.is_file() and not path.is_symlink() \
+            and file_sha256(path) == known["sha256"]
+        if not same:
+            refused.append(str(path))
+    if refused:
+        raise OutputRefused(
+            f"not overwriting {', '.join(refused)}: triage report did not write"
+            f" {'it' if len(refused) == 1 else 'them'} (or {'it has' if len(refused) == 1 else 'they have'}"
+            " changed since). Choose another --html name, move the file away, or pass --force."
+            " Nothing was written.")
+
+
+def write_outputs(store: Store, files: Sequence[tuple[Path, str]], force: bool = False) -> None:
+    """Write each (path, text) as UTF-8 after checking none would replace a file triage did not
+    write; record what was written so the next report may replace it."""
+    check_outputs(store, [path for path, _ in files], force)
+    for path, text in files:
+        data = text.encode("utf-8")
+        tmp = path.with_name(path.name + ".part")
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        store.record_output(_output_key(path), hashlib.sha256(data).hexdigest(), "report")
 
 
 def blurred_thumbnail(path: Path, size: int = 96, radius: float = 6.0) -> str:

@@ -1,12 +1,26 @@
-"""Export a device's media and categories for submission: VICS 2.0 JSON (case shape) or CSV.
+"""Export a device's media and categories for submission: VICS 2.0 JSON or CSV.
 
 The VICS file is read back by `triage hashsets import` without loss: every field written is
 kept in the imported entry. What a lab submits back to Project VIC or CAID is mostly *new*
 material its reviewers categorised, so each content goes out with the category its exact
-alert-list match gave it or, where no list categorised it, its reviewer's current decision
-(the latest one not undone on this device). IsPrecategorized is true only for the former.
+alert-list matches gave it (the one rule of `triage.categories.known_category`) or, where no
+list categorised it, its reviewer's current decision (the latest one not undone on this
+device). IsPrecategorized is true only for the former, and only with a Category.
 
-Profiles (VICS 2.0 `.../2.0.xml/{US|UK}/$metadata#Cases`): the US profile carries Project VIC
+Two shapes (`shape`): the *case* (`value[0]` with the case fields and `Media[]`, what Project VIC
+and CAID exchange) and the *hash set* (`value[]` of Media, the shape IPED's HashDBTool and other
+tools import; they refuse the case shape). Only fields of the VICS data model are written
+(`CASE_FIELDS`, `MEDIA_FIELDS`, `MEDIA_FILE_FIELDS`). CaseID is a GUID made at the case's first
+export and kept (`Store.vics_case_id`), so every export of one case carries the same one.
+
+Times (`MediaFiles`): Written and Accessed are the evidence's own mtime and atime as recorded
+at ingest, before anything was read. Created is null: POSIX records no creation time, and
+ctime is the inode change time (on a lab's working copy, when the copy was made), never the
+creation of the file on the seized device. An archive member carries only the mtime the
+archive stored for it. FilePath is the path on the device: `source/path` for a folder, the
+member path itself for an archive source (whose member paths already start with its name).
+
+Profiles (VICS 2.0 `.../2.0.xml/{US|UK}/$metadata#...`): the US profile carries Project VIC
 numbers 0-4; the UK profile carries CAID's numeric codes for A/B/C (and not indecent). Those codes
 are not published anywhere this project could verify, so they come only from the lab's
 `[schemes.uk] map` in config/categories.toml (inverted here); a category to be exported without a
@@ -14,11 +28,12 @@ configured code stops the export before anything is written, rather than inventi
 silently sending the picture out as uncategorised. A category with no meaning in the profile
 (a UK letter in a US export, a VIC number in a UK export, "uncertain", "uncategorised") goes out
 as Category null, as the data model prescribes for media not yet categorised.
+
+CSV (one row per file) goes through `triage.reports.csvout` (formula cells neutralised).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,17 +42,28 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from triage import __version__
+from triage.categories import NOT_A_CATEGORY, UK_CATEGORIES, VIC_NUMBERS
+from triage.reports.csvout import SafeWriter
 
 PROFILES = ("us", "uk")
+SHAPES = ("case", "hashset")
 VICS_CONTEXT = ("http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{profile}/"
-                "$metadata#Cases")
+                "$metadata#{entity}")
+# The VICS 2.0 fields (REFERENCE.md): nothing else is written.
+CASE_FIELDS = ("CaseID", "CaseNumber", "ContactName", "ContactEmail", "ContactPhone",
+               "SourceApplicationName", "SourceApplicationVersion", "TotalMediaFiles",
+               "TotalPrecategorized", "SeizureDate", "Media")
+MEDIA_FIELDS = ("MediaID", "Category", "MD5", "SHA1", "MediaSize", "DateUpdated",
+                "VictimIdentified", "OffenderIdentified", "IsDistributed", "IsSuspected",
+                "IsPrecategorized", "PrecategorizationSource", "Series", "Tags", "Comments",
+                "RelativeFilePath", "MimeType", "Exifs", "MediaFiles", "PhotoDNA",
+                "AlternativeHashes")
+MEDIA_FILE_FIELDS = ("MD5", "FileName", "FilePath", "Created", "Written", "Accessed",
+                     "Unallocated", "Deleted", "ParentMD5", "PhysicalLocation", "SourceID")
 MEDIA_KINDS = ("image", "video")
 CSV_FIELDS = ("path", "source", "md5", "sha1", "sha256", "size", "media_kind", "known",
               "match_kind", "category", "category_raw", "match_method", "match_distance",
               "hashsets", "category_source", "decided_at", "decided_by")
-VIC_NUMBERS = ("0", "1", "2", "3", "4")
-UK_CATEGORIES = ("A", "B", "C", "not_indecent")
-NOT_A_CATEGORY = ("uncategorised", "uncertain")  # go out as Category null
 
 
 class ExportError(ValueError):
@@ -137,83 +163,91 @@ def effective_category(row: dict[str, Any], decision: dict[str, Any] | None
     return None, None
 
 
+def file_path(row: dict[str, Any], container_sources: set[str] = frozenset()) -> str:
+    """The file's path on the device: `source/path`, or the path alone when the source is an
+    archive (or another container file), whose entries are labelled from its own name."""
+    source, path = row["source"], row["path"]
+    if source in container_sources and (path == source or path.startswith(f"{source}!/")):
+        return path
+    return f"{source}/{path}"
+
+
 def media_record(first: dict[str, Any], files: list[dict[str, Any]],
                  decision: dict[str, Any] | None = None,
-                 codes: CategoryCodes | None = None) -> dict[str, Any]:
+                 codes: CategoryCodes | None = None,
+                 container_sources: set[str] = frozenset()) -> dict[str, Any]:
     codes = codes or CategoryCodes.for_profile("us", {})
     category, source = effective_category(first, decision)
+    code = codes.code(category)
     return {
         "MediaID": first["content_id"],
-        "Category": codes.code(category),
+        "Category": code,
         "MD5": first["md5"].upper(),
         "SHA1": first["sha1"].upper(),
         "MediaSize": first["size"],
-        "IsPrecategorized": source == "list",
+        "IsPrecategorized": source == "list" and code is not None,
         "MediaFiles": [
             {"MD5": f["md5"].upper(), "FileName": f["path"].rsplit("/", 1)[-1],
-             "FilePath": f"{f['source']}/{f['path']}", "Created": _iso(f["ctime"]),
+             "FilePath": file_path(f, container_sources), "Created": None,
              "Written": _iso(f["mtime"]), "Accessed": _iso(f["atime"])}
             for f in files
         ],
     }
 
 
-def _workspace_configs(store: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
-    from triage.workspace import Workspace  # the workspace the store belongs to
-    ws = Workspace(store.path.parent)
-    return (ws.config("categories"), ws.config("review"),
-            str(ws.config_dir / "categories.toml"))
+def write_vics(store: Any, device_label: str, out: TextIO, profile: str,
+               categories_config: dict[str, Any],
+               config_path: str = "config/categories.toml", shape: str = "case") -> int:
+    """Write the device as one VICS 2.0 case (or hash set); returns how many Media records.
 
-
-def write_vics(store: Any, device_label: str, out: TextIO, profile: str | None = None,
-               categories_config: dict[str, Any] | None = None,
-               config_path: str | None = None) -> int:
-    """Write the device as one VICS 2.0 case; returns how many Media records were written.
-
-    profile: 'us' or 'uk'; None follows the workspace's review scheme. Every record is built
-    (and every UK code checked) before the first byte is written.
+    profile: 'us' or 'uk' (`default_profile` gives the workspace's); categories_config: the
+    workspace's config/categories.toml (the UK codes), named by config_path in messages.
+    shape: 'case' or 'hashset'. Every record is built (and every UK code checked) before the
+    first byte is written.
     """
-    if profile is None or categories_config is None:
-        cats, review, path = _workspace_configs(store)
-        categories_config = cats if categories_config is None else categories_config
-        profile = default_profile(review) if profile is None else profile
-        config_path = config_path or path
-    codes = CategoryCodes.for_profile(profile, categories_config,
-                                      config_path or "config/categories.toml")
+    if shape not in SHAPES:
+        raise ExportError(f"shape must be one of {', '.join(SHAPES)}, not {shape!r}")
+    codes = CategoryCodes.for_profile(profile, categories_config, config_path)
     dev = store.device(device_label)
     media = list(_media(store, dev["id"]))
     decisions = store.current_decisions(dev["id"])
     chosen = {effective_category(first, decisions.get(first["content_id"]))[0]
               for first, _ in media}
     codes.check({c for c in chosen if c is not None})
-    records = [media_record(first, files, decisions.get(first["content_id"]), codes)
+    containers = {name for name, kinds in store.source_kinds(dev["id"]).items()
+                  if kinds - {"folder"}}
+    records = [media_record(first, files, decisions.get(first["content_id"]), codes,
+                            containers)
                for first, files in media]
-    case = {
-        "CaseID": str(dev["case_id"]),
-        "CaseNumber": dev["case_reference"],
-        "SourceApplicationName": "triage",
-        "SourceApplicationVersion": __version__,
-        "TotalMediaFiles": sum(len(files) for _, files in media),
-        "TotalPrecategorized": sum(1 for r in records if r["IsPrecategorized"]),
-        "DeviceLabel": dev["label"],
-    }
-    context = VICS_CONTEXT.format(profile=profile.upper())
+    case_id = store.vics_case_id(dev["case_id"]) if shape == "case" else None
+    entity = "Cases" if shape == "case" else "Media"
+    context = VICS_CONTEXT.format(profile=profile.upper(), entity=entity)
     out.write('{"@odata.context": ' + json.dumps(context) + ', "value": [')
-    head = json.dumps(case, ensure_ascii=False)
-    out.write(head[:-1] + ', "Media": [')
+    if shape == "case":
+        case = {
+            "CaseID": case_id,
+            "CaseNumber": dev["case_reference"],
+            "SourceApplicationName": "triage",
+            "SourceApplicationVersion": __version__,
+            "TotalMediaFiles": sum(len(files) for _, files in media),
+            "TotalPrecategorized": sum(1 for r in records if r["IsPrecategorized"]),
+        }
+        head = json.dumps(case, ensure_ascii=False)
+        out.write(head[:-1] + ', "Media": [')
     for i, rec in enumerate(records):
         out.write((",\n" if i else "\n") + json.dumps(rec, ensure_ascii=False))
-    out.write("\n]}]}\n")
+    out.write("\n]}]}\n" if shape == "case" else "\n]}\n")
     return len(records)
 
 
 def write_csv(store: Any, device_label: str, out: TextIO) -> int:
     """One row per file; `category` is the list's category or else the reviewer's decision
-    (`category_source` says which; `decided_at`/`decided_by` for a decision)."""
+    (`category_source` says which; `decided_at`/`decided_by` for a decision). Cells that would
+    start a spreadsheet formula are neutralised (`triage.reports.csvout`)."""
     dev = store.device(device_label)
     decisions = store.current_decisions(dev["id"])
-    writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
+    writer = SafeWriter(out)
+    writer.header(CSV_FIELDS)
     n = 0
     for row in store.iter_files(dev["id"]):
         if row["content_id"] is None:
@@ -225,7 +259,7 @@ def write_csv(store: Any, device_label: str, out: TextIO) -> int:
                    category=category, category_source=source,
                    decided_at=decision["decided_at"] if by_review else None,
                    decided_by=decision["user"] if by_review else None)
-        writer.writerow(["" if row.get(k) is None else row[k] for k in CSV_FIELDS])
+        writer.row(["" if row.get(k) is None else row[k] for k in CSV_FIELDS])
         n += 1
     return n
 

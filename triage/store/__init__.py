@@ -11,6 +11,7 @@ from __future__ import annotations
 from triage.store.core import CoreStore, StoreError, now_iso
 from triage.store.backlog import BACKLOG, BacklogStore
 from triage.store.classify import CLASSIFY, ClassifyStore
+from triage.store.export import EXPORT, ExportStore
 from triage.store.hashsets import HASHSETS, HashsetStore
 from triage.store.ingest import IngestStore
 from triage.store.queue import QUEUE, QueueStore
@@ -19,11 +20,11 @@ from triage.store.schema import CORE, INGEST
 from triage.store.similar import SIMILAR, SimilarStore
 from triage.store.welfare import WELFARE, WelfareStore
 
-DOMAINS = (CORE, INGEST, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, SIMILAR, QUEUE)
+DOMAINS = (CORE, INGEST, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, SIMILAR, QUEUE)
 
 
-class Store(QueueStore, SimilarStore, WelfareStore, ClassifyStore, ReviewStore, BacklogStore,
-            HashsetStore, IngestStore, CoreStore):
+class Store(QueueStore, SimilarStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore,
+            BacklogStore, HashsetStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from triage.categories import severity_rank
 from triage.store.core import CoreStore, now_iso
 from triage.store.schema import Domain
 
@@ -44,15 +45,6 @@ BACKLOG = Domain(
 
 REGISTER_FIELDS = ("device_type", "seized_on", "risk_band", "access_to_children",
                    "child_at_risk", "next_court_date", "bail_rui", "register_status", "notes")
-
-# Severity order used when one picture carries several categories (two lists disagree): the
-# report shows the most serious, as a court schedule would.
-_SEVERITY = ("A", "B", "C", "1", "2", "3", "4", "0", "not_indecent", "uncategorised")
-
-
-def severity_rank(category: str | None) -> int:
-    return _SEVERITY.index(category) if category in _SEVERITY else len(_SEVERITY)
-
 
 class BacklogStore(CoreStore):
     def has_table(self, name: str) -> bool:
@@ -109,13 +101,15 @@ class BacklogStore(CoreStore):
                                "decided": 0, "unseen": row["unique_images"]}
         known_ids: set[int] = set()
         if self.has_table("matches") and self.has_table("hashsets"):
+            rule = self.known_categories(device_id=device_id)  # type: ignore[attr-defined]
             best: dict[int, str] = {}
             good: set[int] = set()
             # One walk over the device's pictures and their exact matches (three `IN (pictures
             # of the device)` lookups each walked every file again: 130 ms -> 45 ms at 50 k
-            # pictures, most of the backlog page; scripts/bench_review.py).
+            # pictures, most of the backlog page; scripts/bench_review.py). The category is the
+            # one rule's (`known_categories`).
             for r in c.execute(
-                    "SELECT m.content_id, h.kind, COALESCE(m.category, 'uncategorised') AS category"
+                    "SELECT m.content_id, h.kind"
                     " FROM files f JOIN contents ct ON ct.id=f.content_id AND ct.phash IS NOT NULL"
                     " JOIN matches m ON m.content_id=f.content_id AND m.near=0"
                     " LEFT JOIN hashsets h ON h.id=m.hashset_id WHERE f.device_id=?",
@@ -124,10 +118,8 @@ class BacklogStore(CoreStore):
                 known_ids.add(cid)
                 if r["kind"] == "known-good":
                     good.add(cid)
-                elif r["kind"] == "alert":
-                    cur = best.get(cid)
-                    if cur is None or severity_rank(r["category"]) < severity_rank(cur):
-                        best[cid] = r["category"]
+                elif r["kind"] == "alert" and cid in rule:
+                    best[cid] = rule[cid].category
             by_cat: dict[str, int] = {}
             for cat in best.values():
                 by_cat[cat] = by_cat.get(cat, 0) + 1
@@ -199,11 +191,10 @@ class BacklogStore(CoreStore):
                     img["known_lists"].append(r["name"])
                 if r["kind"] == "known-good":
                     img["known_good"] = True
-                elif r["kind"] == "alert":
-                    cat = r["category"] or "uncategorised"
-                    if (img["known_category"] is None
-                            or severity_rank(cat) < severity_rank(img["known_category"])):
-                        img["known_category"] = cat
+            for cid, known in self.known_categories(  # type: ignore[attr-defined]
+                    device_id=device_id).items():
+                if cid in images:
+                    images[cid]["known_category"] = known.category
         if self.has_table("decisions"):
             has_users = self.has_table("users")
             who = "u.name" if has_users else "CAST(d.user_id AS TEXT)"

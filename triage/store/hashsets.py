@@ -24,6 +24,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from triage.categories import KnownCategory, known_category
 from triage.store.core import CoreStore, StoreError, in_chunks, now_iso
 from triage.store.schema import Domain
 
@@ -348,6 +349,30 @@ class HashsetStore(CoreStore):
                  "category_raw": r["category_raw"], "category": r["category"]})
         return out
 
+    def known_categories(self, content_ids: Iterable[int] | None = None, *,
+                         device_id: int | None = None) -> dict[int, KnownCategory]:
+        """content id -> the category its exact alert-list matches give it (the one rule of
+        `triage.categories.known_category`), for `content_ids` or every content of a device.
+        Contents without an exact alert match are absent."""
+        sql = ("SELECT m.content_id, m.method, m.category_raw, m.category, h.name AS hashset"
+               " FROM matches m JOIN hashsets h ON h.id=m.hashset_id"
+               " WHERE m.near=0 AND h.kind='alert' AND m.content_id IN ({q})")
+        by_content: dict[int, list[dict[str, Any]]] = {}
+        if device_id is not None:
+            rows: Iterable[sqlite3.Row] = self.conn.execute(
+                sql.format(q="SELECT content_id FROM files WHERE device_id=?"), (device_id,))
+        else:
+            rows = (r for chunk, q in in_chunks([int(c) for c in content_ids or ()])
+                    for r in self.conn.execute(sql.format(q=q), chunk).fetchall())
+        for r in rows:
+            by_content.setdefault(int(r["content_id"]), []).append(dict(r))
+        out = {}
+        for cid, found in by_content.items():
+            known = known_category(found)
+            if known is not None:
+                out[cid] = known
+        return out
+
     # -- what `triage files` and `triage summary` gain ----------------------------------
     def iter_files(self, device_id: int) -> Iterator[dict[str, Any]]:
         """Ingest's rows plus what each file's content matched (fields appended, see README)."""
@@ -384,25 +409,33 @@ class HashsetStore(CoreStore):
 KIND_ORDER = {"alert": 0, "known-good": 1, "reference": 2}
 
 
+def known_category_of(matches: Iterable[dict[str, Any]]) -> KnownCategory | None:
+    """The category a content's matches (as `matches_for_device` gives them) make it carry:
+    only exact alert-list matches count (see `triage.categories.known_category`)."""
+    return known_category(m for m in matches if not m["near"] and m["kind"] == "alert")
+
+
 def match_fields(matches: list[dict[str, Any]]) -> dict[str, Any]:
     """The per-file summary of its matches: the best one decides kind/method/distance.
 
     Exact beats near; among exact, an alert list beats known-good beats reference (known
     material must never hide behind a known-good entry for the same bytes). Only an exact
-    match gives `category`: near matches are candidates for a person to confirm.
+    alert match gives `category`; when several alert lists hold the bytes it is the one rule of
+    `triage.categories.known_category` (the most severe; the others are in `matches`). Near
+    matches are candidates for a person to confirm.
     """
     if not matches:
         return {"matches": [], "known": False, "match_kind": None, "category": None,
                 "category_raw": None, "match_method": None, "match_distance": None}
-    best = min(matches, key=lambda m: (m["near"], KIND_ORDER.get(m["kind"], 9),
-                                       m["distance"] or 0))
-    exact = not best["near"]
+    known = known_category_of(matches)
+    best = known.match if known is not None else min(
+        matches, key=lambda m: (m["near"], KIND_ORDER.get(m["kind"], 9), m["distance"] or 0))
     return {
         "matches": matches,
-        "known": exact,
+        "known": not best["near"],
         "match_kind": best["kind"],
-        "category": best["category"] if exact and best["kind"] == "alert" else None,
-        "category_raw": best["category_raw"] if exact and best["kind"] == "alert" else None,
+        "category": known.category if known else None,
+        "category_raw": known.category_raw if known else None,
         "match_method": best["method"],
         "match_distance": best["distance"],
     }

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from triage.categories import UNCATEGORISED
 from triage.store.core import CoreStore, StoreError, os_user
 from triage.store.schema import Domain
 
@@ -86,7 +87,6 @@ REVIEW = Domain(
 )
 
 ROLES = ("reviewer", "lead", "backlog", "admin")
-UNCATEGORISED = "uncategorised"
 
 
 def iso_ms(moment: datetime) -> str:
@@ -259,8 +259,7 @@ class ReviewStore(CoreStore):
     def known_matched_images(self, device_id: int) -> list[dict[str, Any]]:
         """Pictures exactly matched to an alert or reference list (never known-good ones)."""
         rows = self.conn.execute(
-            "SELECT c.id AS content_id, c.sha256, c.derivative, MIN(f.path) AS path,"
-            " MAX(m.category) AS category"
+            "SELECT c.id AS content_id, c.sha256, c.derivative, MIN(f.path) AS path"
             " FROM files f JOIN contents c ON c.id=f.content_id"
             " JOIN matches m ON m.content_id=c.id AND m.near=0"
             " JOIN hashsets h ON h.id=m.hashset_id"
@@ -269,8 +268,11 @@ class ReviewStore(CoreStore):
             "   WHERE g.content_id=c.id AND g.near=0 AND gh.kind='known-good')"
             " GROUP BY c.id ORDER BY c.id",
             (device_id,),
-        )
-        return [dict(r) for r in rows]
+        ).fetchall()
+        known = self.known_categories(device_id=device_id)  # type: ignore[attr-defined]
+        return [dict(r, category=k.category if k else None,
+                     other_categories=list(k.others) if k else [])
+                for r in rows for k in [known.get(r["content_id"])]]
 
     def known_kind(self, content_id: int) -> str | None:
         """'known-good' if an exact list match says so, 'known' for any other exact match (alert
@@ -305,16 +307,14 @@ class ReviewStore(CoreStore):
 
     def content_category(self, content_id: int) -> str | None:
         """The picture's category as far as the workspace knows: a reviewer's active decision,
-        else an exact list match."""
+        else its exact alert-list matches' category (`triage.categories.known_category`)."""
         row = self.conn.execute(
             "SELECT category FROM decisions WHERE content_id=? AND undone_at IS NULL"
             " ORDER BY id DESC LIMIT 1", (content_id,)).fetchone()
         if row:
             return str(row[0])
-        row = self.conn.execute(
-            "SELECT category FROM matches WHERE content_id=? AND near=0"
-            " AND category IS NOT NULL ORDER BY category LIMIT 1", (content_id,)).fetchone()
-        return str(row[0]) if row else None
+        known = self.known_categories([content_id]).get(content_id)  # type: ignore[attr-defined]
+        return known.category if known else None
 
     # -- decisions ----------------------------------------------------------------------
     def decide(self, device_id: int, content_id: int, user_id: int, scheme: str,

@@ -13,20 +13,12 @@ from typing import Any
 
 from flask import current_app, g
 
+from triage.categories import REVIEW_SCHEMES as SCHEMES
 from triage.store import Store
 from triage.store.review import iso_ms
 from triage.workspace import Workspace
 
 Clock = Callable[[], datetime]
-
-# Category keys per grading scheme: the key a reviewer presses, the stored category, a label.
-SCHEMES: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "uk": (("a", "A", "Category A"), ("b", "B", "Category B"), ("c", "C", "Category C"),
-           ("n", "not_indecent", "Not indecent"), ("u", "uncertain", "Uncertain")),
-    "vic": (("0", "0", "VIC 0 non-pertinent"), ("1", "1", "VIC 1 CAM"),
-            ("2", "2", "VIC 2 exploitive / age difficult"), ("3", "3", "VIC 3 CGI / animation"),
-            ("4", "4", "VIC 4 comparison")),
-}
 
 
 def utc_now() -> datetime:

@@ -10,6 +10,14 @@ from typing import IO, Any
 
 # Hex digest length -> which digest it is. PDQ is also 64 hex: formats that can hold PDQ say so.
 HEX_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
+# The digests of zero bytes. Many real lists hold them (an empty file was once seized beside
+# the material), and every empty file on every device has them: matched, they would make each
+# empty file "known material" with the list's category. Skipped at import, as IPED does.
+EMPTY_CONTENT = {
+    "md5": bytes.fromhex("d41d8cd98f00b204e9800998ecf8427e"),
+    "sha1": bytes.fromhex("da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+    "sha256": bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+}
 HEAD_BYTES = 65536
 CHUNK_BYTES = 1 << 23  # lines are handed to the bulk parsers 8 MiB at a time
 BOM = b"\xef\xbb\xbf"

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from triage.signals.crypto import file_sha256
 from triage.match.lists import ListFormatError, detect, parser
 from triage.categories import CategoryMap
-from triage.match.lists.entries import ParseOptions, read_head
-from triage.store.hashsets import EntryBlock, entry_blocks
+from triage.match.lists.entries import EMPTY_CONTENT, ParseOptions, read_head
+from triage.store.hashsets import ENTRY_COLUMNS, EntryBlock, entry_blocks
 
 KINDS = ("alert", "known-good", "reference")
 T = TypeVar("T")
@@ -26,6 +26,7 @@ class ImportResult:
     replaced: dict[str, Any] | None
     unmapped_categories: dict[str, int] = field(default_factory=dict)
     with_pdq: int = 0
+    empty_content_skipped: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.hashset["name"], "kind": self.hashset["kind"],
@@ -33,7 +34,8 @@ class ImportResult:
                 "entries": self.hashset["entry_count"], "with_pdq": self.with_pdq,
                 "source_sha256": self.hashset["source_sha256"],
                 "replaced": self.replaced is not None,
-                "unmapped_categories": self.unmapped_categories}
+                "unmapped_categories": self.unmapped_categories,
+                "empty_content_skipped": self.empty_content_skipped}
 
 
 def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
@@ -84,11 +86,55 @@ def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
         worker.join()
 
 
+def _holds_empty_digest(block: EntryBlock) -> bool:
+    for col, empty in EMPTY_CONTENT.items():
+        if col in block.packed:
+            blob, w = block.packed[col], len(empty)
+            at = blob.find(empty)
+            while at >= 0:
+                if at % w == 0:
+                    return True
+                at = blob.find(empty, at + 1)
+        elif col in block.values:
+            if empty in block.values[col]:
+                return True
+        elif block.constants.get(col) == empty:
+            return True
+    return False
+
+
+def without_empty_content(block: EntryBlock) -> tuple[EntryBlock, int]:
+    """`block` without the digests of empty content (`EMPTY_CONTENT`), and how many entries
+    carried one. An entry left with no hash at all is dropped; one that also has another hash
+    keeps that. A block without them (nearly always) is returned as it is, unexamined row by row."""
+    if not _holds_empty_digest(block):
+        return block, 0
+    digest_at = {c: ENTRY_COLUMNS.index(c) for c in EMPTY_CONTENT}
+    hashes = [ENTRY_COLUMNS.index(c) for c in (*EMPTY_CONTENT, "pdq")]
+    kept: list[tuple[Any, ...]] = []
+    skipped = 0
+    for entry in zip(*(block.column(c) for c in ENTRY_COLUMNS)):
+        values = list(entry)
+        hit = False
+        for col, i in digest_at.items():
+            if values[i] is not None and bytes(values[i]) == EMPTY_CONTENT[col]:
+                values[i] = None
+                hit = True
+        if hit:
+            skipped += 1
+            if all(values[i] is None for i in hashes):
+                continue
+        kept.append(tuple(values))
+    return EntryBlock.from_rows(kept), skipped
+
+
 def import_list(store: Any, path: Path, name: str, *, fmt: str = "auto", kind: str = "alert",
                 scheme: str | None = None, categories: CategoryMap,
                 options: ParseOptions | None = None,
                 on_stage: Callable[[str], None] | None = None) -> ImportResult:
     """Parse `path` and store it as list `name`, replacing an earlier version in one step.
+
+    Hashes of empty content are skipped (`without_empty_content`) and counted in the result.
 
     A malformed file raises ListFormatError before anything is swapped in. Progress: bytes read
     go to `options.progress`; `on_stage("indexing")` once the file is read.
@@ -109,9 +155,12 @@ def import_list(store: Any, path: Path, name: str, *, fmt: str = "auto", kind: s
     except ValueError as exc:
         raise ListFormatError(str(exc)) from None
     unmapped: Counter[str] = Counter()
+    empty = [0]
 
     def blocks() -> Iterator[EntryBlock]:
         for block in entry_blocks(module.parse(str(path), options or ParseOptions())):
+            block, skipped = without_empty_content(block)
+            empty[0] += skipped
             if "category_raw" in block.values:
                 seen = Counter(block.values["category_raw"])
             else:
@@ -124,4 +173,4 @@ def import_list(store: Any, path: Path, name: str, *, fmt: str = "auto", kind: s
     digest = file_sha256(path)
     hs, old = store.write_hashset(name, kind, fmt, scheme, str(path.absolute()), digest,
                                   prefetched(blocks()), on_stage)
-    return ImportResult(hs, old, dict(sorted(unmapped.items())), hs["pdq_count"])
+    return ImportResult(hs, old, dict(sorted(unmapped.items())), hs["pdq_count"], empty[0])
