@@ -88,22 +88,22 @@ def test_folder_seen_twice_is_a_loop_not_a_hang(tmp_path, workspace, monkeypatch
 
 
 def test_unreadable_file_is_recorded(tmp_path, workspace, monkeypatch):
-    import triage.ingest.worker as process
+    import triage.evidence.folder as folder
 
     src = tmp_path / "dump"
     write(src, "locked.jpg", jpeg(1))
     write(src, "open.jpg", jpeg(2))
-    real = process.open_evidence
+    real = folder.open_evidence
 
-    def deny(path):
+    def deny(path, dir_fd=None):
         if str(path).endswith("locked.jpg"):
             raise PermissionError(13, "Permission denied")
-        return real(path)
+        return real(path, dir_fd=dir_fd)
 
     if os.geteuid() != 0:
         (src / "locked.jpg").chmod(0)
     else:  # root reads anything: inject the refusal the OS would give anyone else
-        monkeypatch.setattr(process, "open_evidence", deny)
+        monkeypatch.setattr(folder, "open_evidence", deny)
     store = workspace.open_store()
     report = ingest(store, src, "C1", "D1", IngestOptions(workers=0, progress=False))
     rows = by_path(list(store.iter_files(store.device("D1")["id"])))
@@ -149,7 +149,8 @@ def test_a_crashing_decoder_is_isolated(tmp_path, workspace, monkeypatch):
 def test_source_that_is_not_a_folder_or_archive_is_refused(tmp_path, triage):
     p = write(tmp_path, "photo.jpg", jpeg(1))
     r = triage("ingest", str(p), "--case", "C", "--device", "D", ok=(1,))
-    assert "expected a folder or a .zip/.tar/.tar.gz archive" in r.output
+    assert "not a known evidence source (found jpeg)" in r.output
+    assert "folder:" in r.output and "zip:" in r.output and "tar:" in r.output  # what would do
 
 
 @pytest.fixture(autouse=True)

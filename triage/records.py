@@ -20,6 +20,11 @@ STATUSES = {
     "loop": "directory already visited (link or mount loop); not descended again",
     "special": "device, socket or pipe; not read",
     "unsafe_path": "archive member path escapes the archive root (zip-slip) or is absolute",
+    "too_deep": "archive nested deeper than the depth limit; hashed, its members not read",
+    "hidden_data": "data where the format says there is none (after a picture's end, in a zip"
+                   " directory entry); read and flagged",
+    "unrecognised": "named as a picture or video, but the bytes are no known type (encrypted,"
+                    " wiped or damaged)",
 }
 
 
@@ -58,6 +63,11 @@ class FileResult:
     image: ImageInfo | None = None
     derivative: str | None = None
     archive_state: str | None = None  # pending | done | damaged | not_expanded (archives)
+    # Where data hidden after a picture's end starts (the first non-zero byte after it).
+    appended_offset: int | None = None
+    # The evidence source that holds these bytes (or the appended bytes), if any: the
+    # coordinator opens it. Not stored: `detected_type` and `archive_state` say it.
+    container: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,6 +82,13 @@ class IngestCounts:
     def add(self, status: str) -> None:
         self.files += 1
         self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    def moved(self, old: str, new: str) -> None:
+        """A recorded file's status changed afterwards (an archive found damaged or stopped)."""
+        self.by_status[old] -= 1
+        if not self.by_status[old]:
+            del self.by_status[old]
+        self.by_status[new] = self.by_status.get(new, 0) + 1
 
     def as_dict(self) -> dict[str, Any]:
         """As reports and the run log show them (one spelling for both)."""

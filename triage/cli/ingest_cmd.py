@@ -29,7 +29,8 @@ from triage.pipeline import Pipeline
 def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
                    workers: int | None, progress: bool | None, as_json: bool,
                    classify: bool | None = None) -> None:
-    """Hash, identify and deduplicate every file of SOURCE (a folder, .zip, .tar or .tar.gz).
+    """Hash, identify and deduplicate every file of SOURCE (a folder or an archive: zip, tar,
+    tar.gz, tar.xz; recognised by content, `triage plugins` lists the evidence sources).
 
     SOURCE is only read, never changed. Run the same command again after an interruption to
     finish the job: files already recorded are skipped.

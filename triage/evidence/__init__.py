@@ -1,30 +1,18 @@
-"""Evidence: what a seized device arrives as (a folder, an archive), enumerated read-only."""
+"""Evidence: what a seized device arrives as (a folder, an archive; later disk images), enumerated
+read-only through the evidence-source registry.
+
+One module per container kind (`folder`, `zip_archive`, `tar_archive`), each registered as an
+entry point of group `triage.evidence`; the protocol is in `base`, the registry and the functions
+the pipeline calls (`open_source`, `container_kind`, `members`, `open_ref`) in `registry`.
+Shared pieces: `labels` (unique, reversible labels), `streams` (byte ranges, the inflation guard),
+`archive` (member names and reading), `filetypes` (type by content), `picture_end` (data hidden
+after a picture).
+"""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from triage.evidence.registry import (SOURCES, Root, SourceError, container_kind, members,
+                                      open_ref, open_source, release)
 
-from triage.evidence.archive import EXPANDABLE
-from triage.evidence.base import open_evidence
-from triage.evidence.filetypes import HEAD_BYTES, identify
-
-
-class SourceError(Exception):
-    """The SOURCE argument itself cannot be ingested (missing, not a folder or archive)."""
-
-
-def classify_source(source: Path) -> tuple[str, str]:
-    """(kind, display name) for a SOURCE argument: a folder, or a zip/tar/tar.gz archive."""
-    if source.is_symlink():
-        source = source.resolve()
-    if source.is_dir():
-        return "folder", source.name or str(source)
-    if not source.is_file():
-        raise SourceError(f"{source}: no such folder or archive")
-    fd = open_evidence(source)
-    with os.fdopen(fd, "rb") as f:
-        kind = identify(f.read(HEAD_BYTES)).name
-    if kind not in EXPANDABLE:
-        raise SourceError(f"{source}: expected a folder or a .zip/.tar/.tar.gz archive, found {kind}")
-    return "archive", source.name
+__all__ = ["SOURCES", "Root", "SourceError", "container_kind", "members", "open_ref",
+           "open_source", "release"]

@@ -34,6 +34,7 @@ _EXTENSIONS: dict[str, frozenset[str]] = {
     "zip": frozenset({"zip", "jar", "apk", "docx", "xlsx", "pptx", "odt", "ods", "epub", "ipa"}),
     "gzip": frozenset({"gz", "tgz"}),
     "tar": frozenset({"tar"}),
+    "xz": frozenset({"xz", "txz"}),
 }
 
 # filetype's extension name -> our canonical type name (where they differ).
@@ -74,10 +75,30 @@ def identify(head: bytes) -> FileType:
     return FileType(name, guess.mime, _kind(name, guess.mime))
 
 
+def _media_extensions() -> frozenset[str]:
+    named = {ext for name, exts in _EXTENSIONS.items()
+             if name in DECODABLE_IMAGES or name in ("mp4", "mov", "3gp") for ext in exts}
+    named |= {m.extension for m in filetype.image_matchers + filetype.video_matchers}
+    return frozenset(named - {"dwg", "xcf", "dcm", "psd", "m4a"})  # not pictures or videos
+
+
+# Extensions that promise a picture or a video: bytes of no known type under such a name are
+# encrypted, wiped or damaged, which is itself a finding.
+MEDIA_EXTENSIONS = _media_extensions()
+
+
+def promises_media(extension: str) -> bool:
+    return extension.lower() in MEDIA_EXTENSIONS
+
+
 def extension_mismatch(detected: FileType, extension: str) -> bool | None:
-    """True when the name hides what the bytes are; None when we cannot say (unknown type)."""
-    if detected.kind in ("unknown", "empty"):
+    """True when the name hides what the bytes are (a renamed picture; or a name that promises a
+    picture or video over bytes of no known type); None when we cannot say (unknown type under a
+    name that promises nothing in particular)."""
+    if detected.kind == "empty":
         return None
+    if detected.kind == "unknown":
+        return True if promises_media(extension) else None
     allowed = _EXTENSIONS.get(detected.name, frozenset({detected.name}))
     return extension.lower() not in allowed
 

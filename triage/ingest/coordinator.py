@@ -13,7 +13,6 @@ Guarantees, and how they are kept:
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from collections.abc import Iterator
@@ -21,17 +20,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-
-from triage.evidence import classify_source
+from triage.evidence import members, open_source, release
+from triage.evidence.base import Container, ContainerError, Entry, Limits
+from triage.evidence.findings import flag
 from triage.ingest.executor import Pool, crashed
 from triage.ingest.worker import WorkerConfig, process_entry
 from triage.progress import progress_bar, show_progress, sigterm_as_interrupt
 from triage.records import FileResult, IngestCounts
-from triage.evidence.archive import EXPANDABLE, ArchiveError, archive_members
-from triage.evidence.base import Entry, Limits, open_evidence
-from triage.evidence.folder import count_folder, walk_folder
 from triage.store import Store
 
 
@@ -63,13 +60,13 @@ class IngestReport:
 class _Archive:
     """An archive being expanded: done once its member list is exhausted and all are recorded."""
 
-    path: str
+    result: FileResult  # the archive's own row
     parent: "_Archive | None"
-    handle: BinaryIO
+    container: Container
     outstanding: int = 0
     exhausted: bool = False
     failure: str | None = None
-    damaged: bool = False
+    status: str | None = None  # what the archive's row becomes if it was ok (see ContainerError)
 
 
 class Ingest:
@@ -78,13 +75,14 @@ class Ingest:
         self.store = store
         self.source = source.absolute()
         self.options = options
-        self.kind, self.name = classify_source(self.source)
+        self.root = open_source(self.source)
+        self.kind, self.name = self.root.kind, self.root.name
         self.device_label = device
         self.device_id = store.ensure_device(case, device)
         self.source_id = store.ensure_source(self.device_id, str(self.source), self.kind, self.name)
         self.counts = IngestCounts()
         self._batch: list[FileResult] = []
-        self._archive_updates: list[tuple[str, str, str | None]] = []
+        self._archive_updates: list[tuple[str, str, str | None, str | None]] = []
         self._last_flush = time.monotonic()
         self._inflight_bytes = 0
 
@@ -98,7 +96,7 @@ class Ingest:
         self.run_id = run_id
         show = show_progress(self.options.progress)
         # The pre-count (names only) gives the bar its ETA; without a bar it is wasted work.
-        total = count_folder(str(self.source)) if show and self.kind == "folder" else 1
+        total = (self.root.count() if show else None) or 1
         bar = progress_bar(show, total=total, unit="file", desc=f"ingest {self.device_label}",
                            smoothing=0.05)
         self.bar = bar
@@ -119,20 +117,13 @@ class Ingest:
                             time.monotonic() - started)
 
     # -- the loop -----------------------------------------------------------------------
-    def _root_entries(self) -> Iterator[Entry]:
-        if self.kind == "folder":
-            yield from walk_folder(str(self.source))
-        else:
-            st = os.stat(self.source)
-            yield Entry(path=self.name, size=st.st_size, mtime=st.st_mtime, atime=st.st_atime,
-                        ctime=st.st_ctime, fs_path=str(self.source))
-
     def _run(self, done: set[str]) -> None:
         workers = self.options.workers
         config = WorkerConfig(self.options.limits, self.options.derivative_dir,
                               crash_on=os.environ.get("TRIAGE_FAULT_CRASH_ON") or None)
         pool = Pool(workers, config)
-        stack: list[tuple[Iterator[Entry], _Archive | None]] = [(self._root_entries(), None)]
+        stack: list[tuple[Iterator[Entry], _Archive | None]] = [
+            (self.root.entries(self.options.limits), None)]
         inflight: dict[Future[FileResult], tuple[Entry, _Archive | None, int]] = {}
         retry: list[tuple[Entry, _Archive | None, int]] = []
         max_inflight = max(2, workers * 4)
@@ -154,10 +145,10 @@ class Ingest:
                             node.exhausted = True
                             self._maybe_complete(node)
                         continue
-                    except ArchiveError as exc:
+                    except ContainerError as exc:
                         stack.pop()
                         assert node is not None
-                        node.failure, node.damaged, node.exhausted = str(exc), exc.damaged, True
+                        node.failure, node.status, node.exhausted = str(exc), exc.status, True
                         self._maybe_complete(node)
                         continue
                     if node is not None:
@@ -196,25 +187,27 @@ class Ingest:
             pool.shutdown()
             for _gen, node in stack:
                 if node is not None:
-                    node.handle.close()
+                    node.container.close()
+            release()
 
     def _handle(self, result: FileResult, entry: Entry, node: _Archive | None,
                 stack: list[tuple[Iterator[Entry], _Archive | None]]) -> None:
+        limits = self.options.limits
+        expand = result.container is not None and result.sha256 is not None
+        if expand and entry.depth >= limits.max_archive_depth:
+            expand = False
+            flag(result, "too_deep", f"archive nested {entry.depth + 1} deep, over the limit of"
+                  f" {limits.max_archive_depth} (max_archive_depth in config/ingest.toml);"
+                  " hashed, its members not read")
         self._batch.append(result)
         self.counts.add(result.status)
         self.bar.update()
-        if (result.detected_type in EXPANDABLE and result.sha256 is not None
-                and entry.depth < self.options.limits.max_archive_depth):
+        if expand:
+            assert result.container is not None
             result.archive_state = "pending"
-            handle: BinaryIO
-            if entry.data is not None:
-                handle = io.BytesIO(entry.data)
-            else:
-                assert entry.fs_path is not None
-                handle = os.fdopen(open_evidence(entry.fs_path), "rb")
-            archive = _Archive(result.path, node, handle)
-            stack.append((archive_members(result.path, handle, result.detected_type, entry.depth,
-                                          self.options.limits), archive))
+            container = _container_of(result, entry, limits)
+            archive = _Archive(result, node, container)
+            stack.append((members(result.container, container, limits), archive))
             return
         if node is not None:
             node.outstanding -= 1
@@ -222,9 +215,12 @@ class Ingest:
 
     def _maybe_complete(self, node: _Archive) -> None:
         while node is not None and node.exhausted and node.outstanding == 0:
-            node.handle.close()
-            state = ("damaged" if node.damaged else "not_expanded") if node.failure else "done"
-            self._archive_updates.append((node.path, state, node.failure))
+            node.container.close()
+            state = ("damaged" if node.status == "corrupt" else "not_expanded") \
+                if node.failure else "done"
+            if node.failure and node.status and node.result.status == "ok":
+                self.counts.moved("ok", node.status)  # as the store changes the row's status
+            self._archive_updates.append((node.result.path, state, node.failure, node.status))
             parent = node.parent
             if parent is None:
                 return
@@ -243,6 +239,20 @@ class Ingest:
                                     self._archive_updates)
             self._batch, self._archive_updates = [], []
         self._last_flush = time.monotonic()
+
+
+def _container_of(result: FileResult, entry: Entry, limits: Limits) -> Container:
+    """The container an entry holds: its bytes, or the archive appended after its picture."""
+    data, ref, size = entry.data, entry.ref, result.size
+    offset = result.appended_offset
+    if offset is not None:
+        if data is not None:
+            data = data[offset:]
+        if ref is not None and size is not None:
+            ref = ref.sliced(offset, size - offset)
+        size = None if size is None else size - offset
+    return Container(label=result.path, ref=ref, depth=entry.depth, size=size, data=data,
+                     limits=limits)
 
 
 def ingest(store: Store, source: Path, case: str, device: str,

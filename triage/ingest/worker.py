@@ -18,7 +18,11 @@ from triage.evidence.filetypes import HEAD_BYTES, extension_mismatch, identify
 from triage.signals.crypto import digest_bytes
 from triage.media.image import DecodeOutcome, analyse, setup_decoders
 from triage.records import FileResult
-from triage.evidence.base import Entry, Limits, open_evidence, oversize_result
+from triage.evidence.base import (DamagedData, Entry, LimitExceeded, Limits, NotRegularFile,
+                                  oversize_result)
+from triage.evidence.findings import note_findings
+from triage.evidence.registry import open_ref
+from triage.evidence.streams import read_upto
 
 
 @dataclass(frozen=True)
@@ -54,18 +58,14 @@ def process_entry(entry: Entry) -> FileResult:
     if entry.data is not None:
         data = entry.data
     else:
-        try:
-            data_or_result = _read_file(entry, limits)
-        except OSError as exc:
-            return FileResult(path=entry.path, extension=entry.extension, size=entry.size,
-                              status="unreadable", reason=f"cannot read: {exc.strerror or exc}",
-                              mtime=entry.mtime, atime=entry.atime, ctime=entry.ctime)
+        data_or_result = _read_entry(entry, limits)
         if isinstance(data_or_result, FileResult):
             return data_or_result
         data = data_or_result
     result = describe_bytes(entry, data)
     if entry.override and result.status == "ok":
         result.status, result.reason = entry.override
+    note_findings(result, data)
     return result
 
 
@@ -118,14 +118,30 @@ def _save_derivative(sha256: str, jpeg: bytes) -> str:
     return name
 
 
-def _read_file(entry: Entry, limits: Limits) -> bytes | FileResult:
-    assert entry.fs_path is not None
-    fd = open_evidence(entry.fs_path)
-    with os.fdopen(fd, "rb", buffering=0) as f:
-        size = os.fstat(fd).st_size
-        if size <= limits.in_memory_bytes:
-            return f.readall()  # sized from fstat: one allocation, reads to the real end
-        result = oversize_result(entry.path, f, limits)
+def _read_entry(entry: Entry, limits: Limits) -> bytes | FileResult:
+    """The entry's bytes, opened from its ref (in this process), or a final result: too large
+    to hold (hashed as a stream), gone, not a regular file any more, over a limit."""
+    assert entry.ref is not None, f"{entry.path}: an entry needs data or a ref"
+
+    def final(status: str, reason: str) -> FileResult:
+        return FileResult(path=entry.path, extension=entry.extension, size=entry.size,
+                          status=status, reason=reason, mtime=entry.mtime, atime=entry.atime,
+                          ctime=entry.ctime)
+
+    try:
+        with open_ref(entry.ref, limits) as stream:
+            data = read_upto(stream, limits.in_memory_bytes, entry.size)
+            if len(data) <= limits.in_memory_bytes:
+                return data
+            result = oversize_result(entry.path, stream, limits, read=data)
+    except NotRegularFile as exc:
+        return final("special", exc.strerror or str(exc))
+    except DamagedData as exc:
+        return final("corrupt", str(exc))
+    except LimitExceeded as exc:
+        return final(exc.status, str(exc))
+    except OSError as exc:
+        return final("unreadable", f"cannot read: {exc.strerror or exc}")
     result.mtime, result.atime, result.ctime = entry.mtime, entry.atime, entry.ctime
     return result
 

@@ -16,11 +16,12 @@ from triage.store.hashsets import HASHSETS, HashsetStore
 from triage.store.ingest import IngestStore
 from triage.store.queue import QUEUE, QueueStore
 from triage.store.review import REVIEW, ReviewStore
-from triage.store.schema import CORE, INGEST
+from triage.store.schema import CORE, EVIDENCE, INGEST
 from triage.store.similar import SIMILAR, SimilarStore
 from triage.store.welfare import WELFARE, WelfareStore
 
-DOMAINS = (CORE, INGEST, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, SIMILAR, QUEUE)
+DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, SIMILAR,
+           QUEUE)
 
 
 class Store(QueueStore, SimilarStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore,

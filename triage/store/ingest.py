@@ -83,12 +83,13 @@ class IngestStore(CoreStore):
 
     def record_files(
         self, device_id: int, source_id: int, run_id: int, results: Iterable[FileResult],
-        archive_updates: Iterable[tuple[str, str, str | None]] = (),
+        archive_updates: Iterable[tuple[str, str, str | None, str | None]] = (),
     ) -> None:
         """Write a batch in one transaction, so a kill loses a whole batch or nothing.
 
-        `archive_updates` (path, state, failure) are applied after the rows, so an archive is
-        marked done in the same transaction as (or after) its last member.
+        `archive_updates` (path, state, failure, status) are applied after the rows, so an
+        archive is marked done in the same transaction as (or after) its last member; a failure
+        is appended to the row's reason and `status` replaces an `ok` one.
         """
         with self.transaction() as c:
             for r in results:
@@ -98,32 +99,35 @@ class IngestStore(CoreStore):
                 c.execute(
                     "INSERT INTO files(device_id, source_id, path, extension, size, mtime, atime,"
                     " ctime, detected_type, media_kind, ext_mismatch, content_id, status, reason,"
-                    " run_id, archive_state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " run_id, archive_state, appended_offset)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                     " ON CONFLICT(device_id, source_id, path) DO UPDATE SET"
                     " size=excluded.size, mtime=excluded.mtime, atime=excluded.atime,"
                     " ctime=excluded.ctime, detected_type=excluded.detected_type,"
                     " media_kind=excluded.media_kind, ext_mismatch=excluded.ext_mismatch,"
                     " content_id=excluded.content_id, status=excluded.status,"
                     " reason=excluded.reason, run_id=excluded.run_id,"
-                    " archive_state=excluded.archive_state",
+                    " archive_state=excluded.archive_state,"
+                    " appended_offset=excluded.appended_offset",
                     (device_id, source_id, r.path, r.extension, r.size, r.mtime, r.atime,
                      r.ctime, r.detected_type, r.media_kind,
                      None if r.ext_mismatch is None else int(r.ext_mismatch), content_id,
-                     r.status, r.reason, run_id, r.archive_state),
+                     r.status, r.reason, run_id, r.archive_state, r.appended_offset),
                 )
-            for path, state, failure in archive_updates:
+            for path, state, failure, status in archive_updates:
                 if failure is None:
                     c.execute(
                         "UPDATE files SET archive_state=? WHERE device_id=? AND source_id=?"
                         " AND path=?", (state, device_id, source_id, path))
                 else:
-                    # A damaged container: its own bytes were hashed, but its members may be
-                    # missing, which the investigator must see in the status counts.
+                    # A damaged or stopped container: its own bytes were hashed, but members
+                    # may be missing, which the investigator must see in the status counts.
                     c.execute(
                         "UPDATE files SET archive_state=?, status=CASE WHEN status='ok'"
-                        " AND ?='damaged' THEN 'corrupt' ELSE status END, reason=? WHERE device_id=?"
+                        " AND ? IS NOT NULL THEN ? ELSE status END, reason=CASE WHEN reason IS"
+                        " NULL THEN ? ELSE reason || '; ' || ? END WHERE device_id=?"
                         " AND source_id=? AND path=?",
-                        (state, state, failure, device_id, source_id, path))
+                        (state, status, status, failure, failure, device_id, source_id, path))
 
     def _upsert_content(self, c: Any, r: FileResult) -> int:
         img = r.image
@@ -165,7 +169,7 @@ class IngestStore(CoreStore):
                    f.extension, f.ext_mismatch, c.md5, c.sha1, c.sha256, c.pdq, c.pdq_quality,
                    c.phash, c.dhash, c.width, c.height, c.exif_make, c.exif_model,
                    c.exif_datetime_original, c.exif_gps, f.mtime, f.atime, f.ctime,
-                   f.status, f.reason, f.content_id,
+                   f.status, f.reason, f.content_id, f.appended_offset,
                    COALESCE(od.n - 1, 0) AS duplicate_count,
                    COALESCE(ic.n, 0) AS copies_in_case
             FROM files f

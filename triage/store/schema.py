@@ -118,3 +118,13 @@ INGEST = Domain(
         """,
     ),
 )
+
+# What the evidence layer records beyond ingest's first schema (its own domain, so its steps
+# never interleave with another stage's).
+EVIDENCE = Domain(
+    "evidence",
+    (
+        # Where data hidden after a picture's end starts (triage.evidence.picture_end).
+        "ALTER TABLE files ADD COLUMN appended_offset INTEGER;",
+    ),
+)
