@@ -31,6 +31,7 @@ from typing import Any
 from triage.categories import KnownCategory, known_category
 from triage.store.core import CoreStore, StoreError, in_chunks, now_iso
 from triage.store.schema import Domain
+from triage.store.signals import frame0_signal
 
 HASHSETS = Domain(
     "hashsets",
@@ -352,14 +353,17 @@ class HashsetStore(CoreStore):
 
     # -- contents to match --------------------------------------------------------------
     def contents_to_match(self, device_id: int | None = None) -> list[dict[str, Any]]:
-        """Identity digests and media kind of a device's contents (or of every content);
-        their other signals come from `signal_values`, their frames from `derivatives_of`."""
-        cols = "c.id, c.md5, c.sha1, c.sha256, c.media_kind, c.derivative"
+        """Identity digests, media kind, derivative and first-frame PDQ (`pdq`, `pdq_quality`)
+        of a device's contents (or of every content); every frame's values come from
+        `signal_values`, every frame's derivative from `derivatives_of`."""
+        cols = ("c.id, c.md5, c.sha1, c.sha256, c.media_kind, c.derivative, sp.value AS pdq,"
+                " sp.quality AS pdq_quality")
+        source = "contents c" + frame0_signal("c", "pdq", "sp")
         if device_id is None:
-            rows = self.conn.execute(f"SELECT {cols} FROM contents c ORDER BY c.id")
+            rows = self.conn.execute(f"SELECT {cols} FROM {source} ORDER BY c.id")
         else:
             rows = self.conn.execute(
-                f"SELECT {cols} FROM contents c WHERE c.id IN"
+                f"SELECT {cols} FROM {source} WHERE c.id IN"
                 " (SELECT content_id FROM files WHERE device_id=?) ORDER BY c.id", (device_id,))
         return [dict(r) for r in rows]
 
