@@ -8,7 +8,7 @@ it is signalled cannot.
 - `TRIAGE_FAULT_PAUSE=POINT[:N]` with `TRIAGE_FAULT_PAUSE_FLAG=FILE`: when the run reaches
   POINT (for counted points: the N-th time or later), everything before it is committed, FILE is
   created (holding the process id) and the process waits there until a signal ends it. Points:
-  `ingest.recorded:N` (N files recorded), `match` (exact lookups done, nothing written),
+  `ingest.recorded:N` (N files recorded), `match` (every lookup done, nothing written),
   `classify.start` (the model loaded, nothing scored), `classify:N` (N pictures scored and
   committed), `import` (a list file is being built aside).
 - `TRIAGE_FAULT_HANG_ON=SUFFIX`: a worker handed a path ending with SUFFIX hangs forever, as a
