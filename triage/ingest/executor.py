@@ -113,9 +113,11 @@ class Pool:
                 p.kill()
             except (OSError, ValueError):  # already gone
                 pass
-        ex.shutdown(wait=False, cancel_futures=True)
         for p in processes:
             p.join(timeout=10)
+        # With its workers dead the executor's manager thread ends at once; waiting for it
+        # closes the pool's pipes now rather than at some later garbage collection.
+        ex.shutdown(wait=True, cancel_futures=True)
 
     def close(self, kill: bool = False) -> None:
         """Wait for the workers to finish (a completed run: nothing is in flight), or kill them
