@@ -9,6 +9,7 @@ own module here as a mixin; `Store` is their union over one connection.
 from __future__ import annotations
 
 from triage.store.core import CoreStore, StoreError, now_iso
+from triage.store.disk import DISK, DiskStore
 from triage.store.backlog import BACKLOG, BacklogStore
 from triage.store.classify import CLASSIFY, ClassifyStore
 from triage.store.export import EXPORT, ExportStore
@@ -18,10 +19,10 @@ from triage.store.review import REVIEW, ReviewStore
 from triage.store.schema import CORE, EVIDENCE, INGEST
 from triage.store.welfare import WELFARE, WelfareStore
 
-DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT)
+DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, DISK)
 
 
-class Store(ExportStore, WelfareStore, ClassifyStore, ReviewStore, BacklogStore, HashsetStore, IngestStore, CoreStore):
+class Store(DiskStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore, BacklogStore, HashsetStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS

@@ -8,6 +8,7 @@ from typing import Any
 
 from triage.records import FileResult
 from triage.store.core import CoreStore, now_iso
+from triage.store.disk import record_origin
 
 # Columns `triage files` prints, in order. Later stages add columns; they never change these.
 FILE_FIELDS = (
@@ -114,6 +115,8 @@ class IngestStore(CoreStore):
                      None if r.ext_mismatch is None else int(r.ext_mismatch), content_id,
                      r.status, r.reason, run_id, r.archive_state, r.appended_offset),
                 )
+                if r.origin is not None:
+                    record_origin(c, device_id, source_id, r)
             for path, state, failure, status in archive_updates:
                 if failure is None:
                     c.execute(
@@ -170,6 +173,8 @@ class IngestStore(CoreStore):
                    c.phash, c.dhash, c.width, c.height, c.exif_make, c.exif_model,
                    c.exif_datetime_original, c.exif_gps, f.mtime, f.atime, f.ctime,
                    f.status, f.reason, f.content_id, f.appended_offset,
+                   f.fs_partition AS partition, f.file_system, f.fs_inode AS inode,
+                   f.deleted, f.unallocated, f.created,
                    COALESCE(od.n - 1, 0) AS duplicate_count,
                    COALESCE(ic.n, 0) AS copies_in_case
             FROM files f
@@ -184,7 +189,7 @@ class IngestStore(CoreStore):
         )
         for r in rows:
             d = dict(r)
-            for k in ("ext_mismatch", "exif_gps"):
+            for k in ("ext_mismatch", "exif_gps", "deleted", "unallocated"):
                 if d[k] is not None:
                     d[k] = bool(d[k])
             yield d
