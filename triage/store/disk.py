@@ -114,6 +114,11 @@ def record_origin(c: Any, device_id: int, source_id: int, r: FileResult) -> None
 
 
 class DiskStore(CoreStore):
+    def source_id(self, device_id: int, location: str) -> int | None:
+        row = self.conn.execute("SELECT id FROM sources WHERE device_id=? AND location=?",
+                                (device_id, location)).fetchone()
+        return None if row is None else int(row[0])
+
     def disk_images(self, device_id: int, source_id: int | None = None) -> list[dict[str, Any]]:
         """The device's images (or one source's), with their metadata and verification."""
         query = ("SELECT i.*, s.location FROM disk_images i JOIN sources s ON s.id=i.source_id"
@@ -129,6 +134,22 @@ class DiskStore(CoreStore):
             d["metadata"] = json.loads(d["metadata"] or "{}")
             d["ref"] = ref_from_json(d["ref"])
             out.append(d)
+        return out
+
+    def deleted_counts(self, device_id: int) -> dict[tuple[int, str], dict[str, int]]:
+        """(source id, image label) -> deleted files recovered / unrecoverable in it. An item's
+        image is the label before its first `!/` (the image a file system sits in)."""
+        out: dict[tuple[int, str], dict[str, int]] = {}
+        images = [(r["source_id"], r["label"]) for r in self.conn.execute(
+            "SELECT source_id, label FROM disk_images WHERE device_id=?", (device_id,))]
+        for source_id, label in images:
+            rows = self.conn.execute(
+                "SELECT status='unrecoverable' AS gone, COUNT(*) FROM files WHERE device_id=?"
+                " AND source_id=? AND deleted=1 AND substr(path, 1, ?)=? GROUP BY 1",
+                (device_id, source_id, len(label) + 2, label + "!/"))
+            slot = out.setdefault((source_id, label), {})
+            for gone, n in rows:
+                slot["unrecoverable" if gone else "recovered"] = n
         return out
 
     def record_verification(self, image_id: int, state: str, md5: str | None,
