@@ -40,6 +40,9 @@ from triage.evidence.labels import escape_component
 from triage.records import FileResult
 
 HEAD = 4096
+# A file with a file system's signature but smaller than this, in which TSK finds no file
+# system, is a copy of a boot sector or superblock (NTFS's own $Boot is one), not an image.
+NOT_AN_IMAGE_BELOW = 1 << 20
 
 
 def make_reader(kind: str, ref: Ref | None, container: Container | None,
@@ -260,6 +263,10 @@ def _volume_entries(kind: str, source: str, container: Container, opened: Opened
         if not head.strip(b"\x00") and not encryption:
             yield from row("empty", f"{where} holds only zero bytes at its start; no file system")
             return
+        if label is None and opened.reader.size < NOT_AN_IMAGE_BELOW:
+            raise ContainerError(f"a boot sector or superblock copy of {opened.reader.size}"
+                                 " bytes, not a disk image (no file system in it); read as a"
+                                 " file", status=None)
         reason = (f"no file system The Sleuth Kit can read in {where}"
                   f" ({vol.description or 'no partition table'}): {filesystems._tsk_error(exc)}"
                   " — damaged, or a kind not read here (LVM, swap, APFS, ...)")

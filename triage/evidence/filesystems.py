@@ -55,6 +55,7 @@ _NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
 _META_UNALLOC = int(pytsk3.TSK_FS_META_FLAG_UNALLOC)
 _NAME_DIR = {int(pytsk3.TSK_FS_NAME_TYPE_DIR)}
 _NAME_LNK = int(pytsk3.TSK_FS_NAME_TYPE_LNK)
+_NTFS_BADCLUS = 8  # MFT entry of $BadClus
 # Deeper than any real file system; a chain of directories deeper than this is hostile.
 MAX_DEPTH = 512
 
@@ -136,8 +137,10 @@ def walk(fs: pytsk3.FS_Info, place: Place, root_inode: int | None = None) -> Ite
     visited = {root}
     stack: list[tuple[int, list[str], bool]] = [(root, [], False)]
     ntfs = place.file_system == "ntfs"
+    orphans = int(fs.info.last_inum)  # TSK's virtual $OrphanFiles folder
     while stack:
         inode, comps, dir_deleted = stack.pop()
+        in_orphans = inode == orphans
         try:
             directory = fs.open_dir(inode=inode)
             items = list(directory)
@@ -207,6 +210,8 @@ def walk(fs: pytsk3.FS_Info, place: Place, root_inode: int | None = None) -> Ite
                                           **times), origin)
                 continue
             size = int(meta.size)
+            if in_orphans and not size:
+                continue  # a free metadata entry with neither name nor content (NTFS 16-23)
             if deleted and size:
                 problem = _data_problem(f, _DEFAULT_ATTR, -1)
                 if problem is not None:
@@ -240,6 +245,8 @@ def _streams(f: pytsk3.File, place: Place, here: list[str], unique: Callable[[st
     except (OSError, IOError, RuntimeError):
         return
     for name, attr_id, size in named:
+        if inode == _NTFS_BADCLUS and name == b"$Bad":
+            continue  # a sparse stream as long as the volume, mapping bad clusters: no content
         label = unique(place.label(here[:-1] + [f"{here[-1]}:{component(name)}"]))
         yield _entry(label, place, inode, _NTFS_DATA, attr_id, size, times,
                      origin | {"stream": name.decode("utf-8", "replace")})
