@@ -179,14 +179,14 @@ def list_entries(kind: str, source: str, container: Container, limits: Limits) -
     try:
         from triage.evidence.raw_image import signature
 
+        first_read = _probe_read(reader)
+        if first_read:
+            raise ContainerError(f"{_kind_name(kind)} unreadable: {first_read}")
         scheme, vols, problem = volumes.volume_system(img, reader.size,
                                                       signature(_head(reader)))
         meta["volume_system"] = scheme
         if problem:
             problems.append(problem)
-        first_read = _probe_read(reader)
-        if first_read:
-            raise ContainerError(f"{_kind_name(kind)} unreadable: {first_read}")
         for vol in vols:
             yield from _volume_entries(kind, source, container, opened, vol, limits, problems,
                                        meta)
@@ -259,7 +259,7 @@ def _volume_entries(kind: str, source: str, container: Container, opened: Opened
     except volumes.Locked as exc:
         yield from row("encrypted", str(exc), volumes.ENCRYPTIONS.get(encryption or ""))
         return
-    except (OSError, IOError) as exc:
+    except (OSError, IOError, RuntimeError) as exc:
         if not head.strip(b"\x00") and not encryption:
             yield from row("empty", f"{where} holds only zero bytes at its start; no file system")
             return
@@ -317,7 +317,7 @@ def open_entry(kind: str, ref: Ref, limits: Limits) -> BinaryIO:
         raise OSError(str(exc)) from exc
     except volumes.Locked as exc:
         raise OSError(str(exc)) from exc
-    except (OSError, IOError) as exc:
+    except (OSError, IOError, RuntimeError) as exc:
         raise OSError(f"cannot open inode {inode}: {filesystems._tsk_error(exc)}") from exc
     return filesystems.FileStream(f, attr_type, attr_id, size)
 

@@ -301,7 +301,7 @@ class FileStream(io.RawIOBase):
             return 0
         try:
             data = self.f.read_random(self.pos, want, self.attr_type, self.attr_id)
-        except (OSError, IOError) as exc:
+        except (OSError, IOError, RuntimeError) as exc:
             raise OSError(f"file content unreadable at byte {self.pos}: {_tsk_error(exc)}") \
                 from exc
         if not data:

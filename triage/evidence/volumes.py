@@ -45,7 +45,7 @@ def volume_system(img: pytsk3.Img_Info, size: int, table: str | None = None
     one volume (a file system at its start is still found)."""
     try:
         vs = pytsk3.Volume_Info(img)
-    except (OSError, IOError) as exc:
+    except (OSError, IOError, RuntimeError) as exc:
         whole = [Volume("", 0, size, "whole image", None)]
         if table in ("mbr", "gpt"):
             return None, whole, (f"{table.upper()} partition table damaged, not readable by The"
