@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.web_support import FakeClock, add_second_exhibit, build_lab, content_id_of, signed_in
+from triage.queue.workload import seconds_per_item
 from triage.web import create_app
 
 
@@ -122,8 +123,7 @@ def test_index_shows_progress_and_forecast(env):
     r = post("/api/decide", device_id=lab.d1, content_id=cid, category="not_indecent")
     p = r.get_json()["progress"]
     assert p["by_category"] == {"not_indecent": 1}
-    per_item = (lab.ws.config("priority").get("workload", {}).get("seconds_per_item")
-                or lab.ws.config("review")["forecast"]["seconds_per_item"])
+    per_item = seconds_per_item(lab.ws.config("priority"))  # the one default
     assert p["remaining"] > 0
     assert p["hours_left"] == pytest.approx(p["remaining"] * per_item / 3600, abs=0.01)
     page = client.get(f"/review/D1/item/{_grid_ids(client)[0]}")

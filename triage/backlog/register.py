@@ -14,6 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from triage.queue.recorded import review_hours_left
+from triage.queue.workload import SOURCE as WORKLOAD_SOURCE, seconds_per_item
 from triage.store import Store, StoreError
 
 BANDS = ("VH", "H", "M", "L")
@@ -197,22 +199,16 @@ def forecast_hours(store: Store, device_id: int, counts: Mapping[str, Any],
                    ) -> tuple[float, str]:
     """Review hours left on an ingested device, and how the figure was obtained.
 
-    The classifier queue owns the forecast (it knows the clusters that collapse near-duplicates);
-    when it cannot build one, unique unseen pictures x seconds per item is the honest fallback.
+    The recorded queue owns the forecast (it knows the clusters that collapse near-duplicates);
+    when it cannot be read, unique unseen pictures x seconds per item is the honest fallback.
     """
-    from triage.queue.build import review_hours_left
-
     try:
-        return (float(review_hours_left(store, device_id, dict(priority_config))),
-                "queue forecast")
-    except StoreError as exc:  # one device's broken list must not hide the whole backlog
+        return float(review_hours_left(store, device_id, priority_config)), "queue forecast"
+    except StoreError as exc:  # one device's broken state must not hide the whole backlog
         note = f"; queue forecast unavailable: {exc}"
-    seconds = priority_config.get("workload", {}).get("seconds_per_item")
-    source = "config/priority.toml"
-    if seconds is None:
-        seconds = backlog_config.get("forecast", {}).get("seconds_per_item", 6)
-        source = "config/backlog.toml"
-    return counts["unseen"] * float(seconds) / 3600.0, f"unseen x {seconds}s ({source}){note}"
+    seconds = seconds_per_item(priority_config)
+    return (counts["unseen"] * seconds / 3600.0,
+            f"unseen x {seconds}s ({WORKLOAD_SOURCE}){note}")
 
 
 def register_view(store: Store, priority_config: Mapping[str, Any],

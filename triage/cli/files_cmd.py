@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from triage.cli.base import command_context, emit, emit_object, json_option
-from triage.queue.priority import priority_config
-from triage.queue.build import workload
+from triage.pipeline import Pipeline
 from triage.store.hashsets import known_category_of
 from triage.store.ingest import FILE_FIELDS
 
@@ -49,7 +48,7 @@ def summary_command(ctx: click.Context, device: str, as_json: bool) -> None:
         dev = run.store.device(device)
         summary = {"device": dev["label"], "case": dev["case_reference"], "status": dev["status"]}
         summary |= run.store.device_summary(dev["id"])
-        summary["review_workload"] = workload(run.store, dev["id"], priority_config(run.workspace))
+        summary["review_workload"] = Pipeline(run.workspace, run.store).workload(dev["id"])
         emit_object(summary, as_json)
 
 

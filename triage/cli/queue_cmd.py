@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from triage.cli.base import command_context, emit, json_option, say
-from triage.queue.priority import priority_config
-from triage.queue.build import QueueItem, build_queue
+from triage.queue.build import QueueItem
 from triage.pipeline import Pipeline
 
 
@@ -27,17 +26,30 @@ def describe(items: list[QueueItem]) -> list[str]:
 @click.command("queue")
 @click.option("--device", required=True, help="Device label.")
 @click.option("--limit", type=int, default=None, help="Only the first N entries.")
+@click.option("--rebuild", is_flag=True,
+              help="Build the queue again from the pictures as they are now and record it"
+                   " (it is kept current by itself; this is for after a repair).")
 @json_option
 @click.pass_context
-def queue_command(ctx: click.Context, device: str, limit: int | None, as_json: bool) -> None:
+def queue_command(ctx: click.Context, device: str, limit: int | None, rebuild: bool,
+                  as_json: bool) -> None:
     """Unseen pictures of DEVICE, highest priority first, each with the reasons for its place.
 
     Known and known-good material and decided pictures are left out; bursts of near-identical
-    pictures are one entry. JSON lines with --json (fields in the README).
+    pictures are one entry. JSON lines with --json (fields in the README). The queue is the one
+    recorded after ingest and kept current by each decision.
     """
     with command_context(ctx, "queue") as run:
         dev = run.store.device(device)
-        items = build_queue(run.store, dev["id"], priority_config(run.workspace))
+        pipeline = Pipeline(run.workspace, run.store)
+        if rebuild:
+            pipeline.similar(dev["id"])
+            done = pipeline.record_queue(dev["id"], "rebuild (triage queue --rebuild)")
+            run.counts["rebuilt"] = done.as_dict()
+            if not as_json:
+                say(f"rebuilt the queue of {device}: {done.entries} entries for"
+                    f" {done.unseen} unseen pictures", err=True)
+        items = pipeline.open_queue(dev["id"]).page()
         run.counts["entries"] = len(items)
         shown = items if limit is None else items[:limit]
         if as_json:

@@ -15,14 +15,18 @@ from triage.store.classify import CLASSIFY, ClassifyStore
 from triage.store.export import EXPORT, ExportStore
 from triage.store.hashsets import HASHSETS, HashsetStore
 from triage.store.ingest import IngestStore
+from triage.store.queue import QUEUE, QueueStore
 from triage.store.review import REVIEW, ReviewStore
 from triage.store.schema import CORE, EVIDENCE, INGEST
+from triage.store.similar import SIMILAR, SimilarStore
 from triage.store.welfare import WELFARE, WelfareStore
 
-DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, DISK)
+DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, SIMILAR,
+           QUEUE, DISK)
 
 
-class Store(DiskStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore, BacklogStore, HashsetStore, IngestStore, CoreStore):
+class Store(DiskStore, QueueStore, SimilarStore, ExportStore, WelfareStore, ClassifyStore,
+            ReviewStore, BacklogStore, HashsetStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS

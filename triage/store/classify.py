@@ -11,6 +11,7 @@ from typing import Any
 
 from triage.store.core import CoreStore, in_chunks, now_iso
 from triage.store.schema import Domain
+from triage.store.signals import frame0_signal, is_picture
 
 CLASSIFY = Domain(
     "classify",
@@ -139,19 +140,30 @@ class ClassifyStore(CoreStore):
         return out
 
     # -- what the queue reads ---------------------------------------------------------------
-    def unseen_pictures(self, device_id: int) -> list[dict[str, Any]]:
-        """Each unique unseen picture of a device with every path holding it on the device."""
-        rows = self.conn.execute(
-            f"""
-            SELECT c.id AS content_id, c.sha256, c.derivative, c.width, c.height, c.pdq,
-                   c.pdq_quality, c.phash, c.exif_make, c.exif_model, c.exif_datetime_original,
-                   f.path, f.deleted
+    def unseen_pictures(self, device_id: int, content_ids: Sequence[int] | None = None
+                        ) -> list[dict[str, Any]]:
+        """Each unique unseen picture of a device with every path holding it on the device
+        (only those among `content_ids` when given: what the recorded queue checks after a
+        decision or an undo)."""
+        sql = f"""
+            SELECT c.id AS content_id, c.sha256, c.derivative, c.width, c.height,
+                   sp.value AS pdq, sp.quality AS pdq_quality, sh.value AS phash, c.exif_make,
+                   c.exif_model, c.exif_datetime_original, f.path, f.deleted
             FROM files f JOIN contents c ON c.id = f.content_id
-            WHERE f.device_id = ? AND c.phash IS NOT NULL AND {self._unseen_clause('c')}
-            ORDER BY c.id, f.path
-            """,
-            (device_id,),
-        )
+            {frame0_signal('c', 'pdq', 'sp')} {frame0_signal('c', 'phash', 'sh')}
+            WHERE {{device}} = ? AND {is_picture('c')} AND {self._unseen_clause('c')}
+            """
+        if content_ids is None:
+            rows: Iterable[Any] = self.conn.execute(
+                sql.format(device="f.device_id") + " ORDER BY c.id, f.path", (device_id,))
+        else:
+            # `+f.device_id`: SQLite then finds the files by content (files_content) instead of
+            # walking every file of the device (measured 15 ms vs 0.03 ms at 50 k files).
+            rows = [r for chunk, q in in_chunks(sorted(set(content_ids)))
+                    for r in self.conn.execute(
+                        sql.format(device="+f.device_id")
+                        + f" AND f.content_id IN ({q}) ORDER BY c.id, f.path",
+                        (device_id, *chunk))]
         by_content: dict[int, dict[str, Any]] = {}
         for r in rows:
             d = by_content.get(r["content_id"])

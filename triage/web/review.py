@@ -10,15 +10,18 @@ only from the known view). Every picture served is written to the audit table an
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template,
-                   request, session, url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect,
+                   render_template, request, session, url_for)
 
 from triage import __version__
-from triage.queue.priority import priority_config
-from triage.queue.build import QueueItem, build_queue
+from triage.pipeline import Pipeline
+from triage.queue.build import QueueItem
+from triage.queue.recorded import QueueView
+from triage.queue.workload import hours_for
 from triage.store import StoreError
 from triage.web.auth import current_user, login_required
 from triage.media.safe import safe_thumbnail
@@ -33,25 +36,51 @@ REVIEW_ROLES = ("reviewer", "lead")
 
 
 # -- the queue ----------------------------------------------------------------------------
-def device_queue(device_id: int) -> list[QueueItem]:
-    return build_queue(store(), device_id, priority_config(workspace()))
+def pipeline() -> Pipeline:
+    """The pipeline over this request's store (the queue and its config come from it)."""
+    if "triage_pipeline" not in g:
+        g.triage_pipeline = Pipeline(workspace(), store(), progress=False)
+    return g.triage_pipeline
+
+
+def device_queue(device_id: int) -> QueueView:
+    """The device's recorded queue (pending decisions applied). `TRIAGE_QUEUE = "per-request"`
+    in the app config builds it per request instead: the path before it was recorded, kept for
+    scripts/bench_review.py only."""
+    per_request = current_app.config.get("TRIAGE_QUEUE") == "per-request"
+    return pipeline().open_queue(device_id, per_request=per_request)
 
 
 def hours_left(remaining: int) -> float:
-    """Remaining review time: queue entries x seconds per entry. The same rule as
-    `triage.queue.review_hours_left`, applied to the queue already built for this request
-    (building it again per figure would triple the work on a large device)."""
-    per_item = workspace().config("priority").get("workload", {}).get("seconds_per_item")
-    if per_item is None:
-        per_item = policy().section("forecast").get("seconds_per_item", 6)
-    return remaining * float(per_item) / 3600
+    """Remaining review time: queue entries x seconds per entry (`triage.queue.workload`)."""
+    return hours_for(remaining, pipeline().priority)
 
 
-def progress(device_id: int, queue: list[QueueItem] | None = None) -> dict[str, Any]:
+def progress(device_id: int, queue: QueueView | None = None) -> dict[str, Any]:
     queue = device_queue(device_id) if queue is None else queue
     counts = store().decision_counts(device_id)
-    return {"decided": sum(counts.values()), "by_category": counts, "remaining": len(queue),
-            "hours_left": round(hours_left(len(queue)), 2)}
+    remaining = queue.count()
+    return {"decided": sum(counts.values()), "by_category": counts, "remaining": remaining,
+            "hours_left": round(hours_left(remaining), 2)}
+
+
+# -- claims -------------------------------------------------------------------------------
+def claim_expiry() -> str:
+    """When a claim taken now lapses (config/review.toml [claims] expiry_seconds)."""
+    seconds = float(policy().section("claims").get("expiry_seconds", 600))
+    return (now() + timedelta(seconds=seconds)).astimezone(timezone.utc).isoformat(
+        timespec="milliseconds")
+
+
+def claim(device_id: int, content_id: int, user_id: int) -> dict[str, Any]:
+    """Claim (or renew) the entry for this reviewer; returns the live holder afterwards."""
+    return store().claim_entry(device_id, content_id, user_id, now_text(), claim_expiry())
+
+
+def taken_message(holder: dict[str, Any]) -> str:
+    until = holder["expires_at"][11:19]
+    return (f"{holder['user']} has this picture open (claimed until {until} UTC), so it was not"
+            " categorised here; another entry is free.")
 
 
 # -- display settings ---------------------------------------------------------------------
@@ -139,6 +168,8 @@ def _page_context(device: dict[str, Any]) -> dict[str, Any]:
 @login_required(REVIEW_ROLES)
 def grid(label: str) -> Any:
     device = _device_for(label)
+    user = current_user()
+    assert user is not None
     queue = device_queue(device["id"])
     page_size = int(policy().display("page_size", 60))
     show_known = request.args.get("known") == "1"
@@ -146,8 +177,10 @@ def grid(label: str) -> Any:
     all_known = store().known_matched_images(device["id"])
     show_uncertain = request.args.get("uncertain") == "1"
     uncertain = second_look(device["id"])
-    items = uncertain if show_uncertain else queue
-    return render_template("grid.html", items=items[:page_size],
+    items = uncertain[:page_size] if show_uncertain else queue.page(0, page_size)
+    taken = {cid: k["user"] for cid, k in store().live_claims(device["id"], now_text()).items()
+             if k["user_id"] != user["id"]}
+    return render_template("grid.html", items=items, taken=taken,
                            known=all_known if show_known else [],
                            show_known=show_known, known_count=len(all_known),
                            show_uncertain=show_uncertain, uncertain_count=len(uncertain),
@@ -167,25 +200,40 @@ def second_look(device_id: int) -> list[QueueItem]:
 @bp.route("/review/<label>/item/<int:content_id>")
 @login_required(REVIEW_ROLES)
 def item(label: str, content_id: int) -> Any:
+    """One entry. Opening it claims it for this reviewer; an entry another reviewer has open
+    sends them on to the next one nobody has open."""
     device = _device_for(label)
+    user = current_user()
+    assert user is not None
     queue = device_queue(device["id"])
-    ids = [q.content_id for q in queue]
-    if content_id not in ids:
-        if store().viewable_content(current_user()["id"], content_id) is None:  # type: ignore[index]
+    entry = queue.entry(content_id)
+    if entry is None:
+        if store().viewable_content(user["id"], content_id) is None:
             abort(404)
         if any(u["content_id"] == content_id for u in store().uncertain_images(device["id"])):
             flash("That picture is marked uncertain; it is decided on the second-look grid.",
                   "info")
             return redirect(url_for("review.grid", label=label, uncertain=1))
         flash("That picture has been categorised; showing the next in the queue.", "info")
-        if not ids:
+        first = queue.next_free(user["id"], now_text())
+        if first is None:
             return redirect(url_for("review.grid", label=label))
-        return redirect(url_for("review.item", label=label, content_id=ids[0]))
-    pos = ids.index(content_id)
+        return redirect(url_for("review.item", label=label, content_id=first))
+    holder = claim(device["id"], content_id, user["id"])
+    if holder["user_id"] != user["id"]:
+        following = (queue.next_free(user["id"], now_text(), after=entry)
+                     or queue.next_free(user["id"], now_text()))
+        if following is None:
+            flash(f"{holder['user']} has that picture open, and every other entry left is open"
+                  " with another reviewer.", "info")
+            return redirect(url_for("review.grid", label=label))
+        flash(f"{holder['user']} has that picture open; showing the next one nobody has open.",
+              "info")
+        return redirect(url_for("review.item", label=label, content_id=following))
     return render_template(
-        "item.html", item=queue[pos], position=pos + 1,
-        prev_id=ids[pos - 1] if pos > 0 else None,
-        next_id=ids[pos + 1] if pos + 1 < len(ids) else None,
+        "item.html", item=entry, position=queue.position(entry),
+        prev_id=queue.next_free(user["id"], now_text(), after=entry, backwards=True),
+        next_id=queue.next_free(user["id"], now_text(), after=entry),
         progress=progress(device["id"], queue), **_page_context(device))
 
 
@@ -263,6 +311,26 @@ def _json_device() -> tuple[dict[str, Any], dict[str, Any], int]:
     return user, body, device_id
 
 
+@bp.route("/api/claim", methods=["POST"])
+@login_required(REVIEW_ROLES)
+def claim_api() -> Any:
+    """Claim (or renew) an entry before revealing it in the grid. 409 with `claimed_by` when
+    another reviewer has it open. A picture that is not a queue entry (second look) needs none."""
+    user, body, device_id = _json_device()
+    try:
+        content_id = int(body["content_id"])
+    except (KeyError, TypeError, ValueError):
+        return jsonify(error="content_id must be an integer"), 400
+    if device_queue(device_id).entry(content_id) is None:
+        return jsonify(ok=True, claimed=False)
+    holder = claim(device_id, content_id, user["id"])
+    if holder["user_id"] != user["id"]:
+        return jsonify(error=f"{holder['user']} has this picture open (claimed until"
+                             f" {holder['expires_at'][11:19]} UTC).",
+                       claimed_by=holder["user"]), 409
+    return jsonify(ok=True, claimed=True, expires_at=holder["expires_at"])
+
+
 @bp.route("/api/decide", methods=["POST"])
 @login_required(REVIEW_ROLES)
 def decide() -> Any:
@@ -276,11 +344,16 @@ def decide() -> Any:
         content_id = int(body["content_id"])
     except (KeyError, TypeError, ValueError):
         return jsonify(error="content_id must be an integer"), 400
-    entry = next((q for q in device_queue(device_id) if q.content_id == content_id), None)
+    queue = device_queue(device_id)
+    entry = queue.entry(content_id)
     uncertain = entry is None and any(u["content_id"] == content_id
                                       for u in store().uncertain_images(device_id))
     if entry is None and not uncertain:
         return jsonify(error="not in this device's queue (already categorised?)"), 409
+    if entry is not None:
+        holder = store().claim_holder(device_id, content_id, now_text())
+        if holder is not None and holder["user_id"] != user["id"]:
+            return jsonify(error=taken_message(holder), claimed_by=holder["user"]), 409
     try:
         if uncertain:  # the second look: the category replaces the 'uncertain' mark
             result = store().decide_uncertain(device_id, content_id, user["id"], scheme,
@@ -292,7 +365,8 @@ def decide() -> Any:
                                     now_text(), cluster)
     except StoreError as exc:
         return jsonify(error=str(exc)), 409
-    return jsonify(ok=True, category=category, **result, progress=progress(device_id))
+    queue.refresh()  # the decision leaves the queue (a per-request queue is built again)
+    return jsonify(ok=True, category=category, **result, progress=progress(device_id, queue))
 
 
 @bp.route("/api/undo", methods=["POST"])

@@ -58,10 +58,23 @@
     await post("/api/exposure/stop", { id: r.id }, keepalive);
   }
 
+  // Another reviewer has this entry open (a claim): shown as taken, never revealed here.
+  function markTaken(tile, who) {
+    tile.classList.add("taken");
+    tile.dataset.taken = who;
+  }
+
   async function reveal(tile) {
     if (revealed && revealed.tile === tile) { await hide(); return; }
     await hide();
     const cid = Number(tile.dataset.cid);
+    // Revealing claims the entry for this reviewer (renews it in the item view).
+    const c = await post("/api/claim", { device_id: deviceId, content_id: cid });
+    if (c.status === 409) {
+      markTaken(tile, c.data.claimed_by || "another reviewer");
+      say(c.data.error || "another reviewer has this picture open");
+      return;
+    }
     const r = await post("/api/exposure/start",
       { mode: "revealed", device_id: deviceId, content_id: cid });
     if (!r.ok) { say(r.data.error || "cannot reveal"); return; }
@@ -135,7 +148,11 @@
     if (revealed && revealed.tile === tile) await hide();
     const r = await post("/api/decide", { device_id: deviceId, content_id: Number(tile.dataset.cid),
                                           category: k.category, cluster });
-    if (!r.ok) { say(r.data.error || "not saved"); return; }
+    if (!r.ok) {
+      if (r.status === 409 && r.data.claimed_by) markTaken(tile, r.data.claimed_by);
+      say(r.data.error || "not saved");
+      return;
+    }
     say(`${k.label}: applied to ${r.data.rows} record(s). Press Z to undo.`);
     updateProgress(r.data.progress);
     if (isItem) {
