@@ -131,8 +131,34 @@ def device_report(store: Store, label: str) -> dict[str, Any]:
                   "trail": audit[-50:]},
         "ingest_runs": [{k: r[k] for k in ("location", "started_at", "finished_at", "state")}
                         for r in store.runs_for(dev["id"])],
+        "disk_images": disk_images(store, dev["id"]),
         "images": images,
     }
+
+
+def disk_images(store: Store, device_id: int) -> list[dict[str, Any]]:
+    """Each disk image of the device: what it is, how it was acquired (an E01's own record),
+    whether its stored hash was verified, and what its file systems gave up when deleted."""
+    deleted = store.deleted_counts(device_id)
+    out = []
+    for image in store.disk_images(device_id):
+        meta = image["metadata"]
+        verify = image["verify_state"] or "not verified (ingest --verify-image)"
+        counts = deleted.get((image["source_id"], image["label"]), {})
+        out.append({
+            "image": image["label"], "location": image["location"], "format": image["format"],
+            "segments": len(image["segments"]), "media_bytes": image["media_size"],
+            "volume_system": image["volume_system"], "file_system": image["file_system"],
+            "case_number": meta.get("case_number"), "evidence_number": meta.get("evidence_number"),
+            "examiner": meta.get("examiner_name"), "acquired": meta.get("acquiry_date"),
+            "description": meta.get("description"), "notes": meta.get("notes"),
+            "stored_md5": image["stored_md5"], "stored_sha1": image["stored_sha1"],
+            "verification": verify, "verification_reason": image["verify_reason"],
+            "verified_at": image["verified_at"],
+            "deleted_recovered": counts.get("recovered", 0),
+            "deleted_unrecoverable": counts.get("unrecoverable", 0),
+        })
+    return out
 
 
 def schedule_csv(images: Sequence[Mapping[str, Any]]) -> str:

@@ -9,6 +9,7 @@ own module here as a mixin; `Store` is their union over one connection.
 from __future__ import annotations
 
 from triage.store.core import CoreStore, DamagedDatabase, StoreError, now_iso
+from triage.store.disk import DISK, DiskStore
 from triage.store.backlog import BACKLOG, BacklogStore
 from triage.store.classify import CLASSIFY, ClassifyStore
 from triage.store.export import EXPORT, ExportStore
@@ -21,11 +22,11 @@ from triage.store.similar import SIMILAR, SimilarStore
 from triage.store.welfare import WELFARE, WelfareStore
 
 DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, SIMILAR,
-           QUEUE)
+           QUEUE, DISK)
 
 
-class Store(QueueStore, SimilarStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore,
-            BacklogStore, HashsetStore, IngestStore, CoreStore):
+class Store(DiskStore, QueueStore, SimilarStore, ExportStore, WelfareStore, ClassifyStore,
+            ReviewStore, BacklogStore, HashsetStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS
