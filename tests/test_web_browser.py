@@ -155,7 +155,6 @@ def test_review_in_the_browser(browser, served):
 
 
 def test_known_material_reveals_only_in_the_known_view(browser, served, tmp_path):
-    import hashlib
 
     from click.testing import CliRunner
 

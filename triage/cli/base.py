@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ from tabulate import tabulate
 
 from triage import __version__, interrupts
 from triage.store import Store, StoreError
+from triage.store.sqlite import DatabaseError
 from triage.store.core import (DamagedDatabase, disk_full_message, is_damage, is_disk_full,
                                mark_damaged)
 from triage.workspace import Workspace, WorkspaceError, find_workspace
@@ -65,7 +65,7 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
         raise Interrupted() from None
-    except sqlite3.Error as exc:  # not even the read-only fallback could open it
+    except DatabaseError as exc:  # not even the read-only fallback could open it
         if is_disk_full(exc, ws.db_path):
             raise click.ClickException(disk_full_message(exc, ws.db_path)) from None
         raise
@@ -76,7 +76,7 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
         store.clean_stale_imports()
         try:
             audit_id = store.audit_start(name, _arguments(ctx), __version__)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             if not (is_disk_full(exc, store.path) or store.read_only):
                 raise
             store.abandon_transaction()
@@ -99,7 +99,7 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
         outcome = "ok" if exc.exit_code == 0 else f"exit {exc.exit_code}"
         raise
     except Exception as exc:
-        if is_disk_full(exc, store.path) or (store.read_only and isinstance(exc, sqlite3.Error)):
+        if is_disk_full(exc, store.path) or (store.read_only and isinstance(exc, DatabaseError)):
             outcome = "error: disk full"
             raise click.ClickException(disk_full_message(exc, store.path)) from None
         if is_damage(exc) and not store.read_only:
@@ -120,7 +120,7 @@ def _finish(store: Store, audit_id: int | None, outcome: str | None,
         store.abandon_transaction()
         if audit_id is not None and outcome is not None:
             store.audit_finish(audit_id, outcome, counts)
-    except sqlite3.Error as exc:
+    except DatabaseError as exc:
         if not (is_disk_full(exc, store.path) or is_damage(exc) or store.read_only):
             raise
         if outcome and "disk full" in outcome:

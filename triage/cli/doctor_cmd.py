@@ -10,7 +10,6 @@ deletes the temporary files of list imports that died.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import click
 
 from triage.cli.base import emit_object, json_option, say
 from triage.store.hashsets import clean_stale_imports
+from triage.store.sqlite import Connection, connect_read_only
 from triage.store.core import (DamagedDatabase, check_database_file, damage_marker,
                                integrity_problems, mark_damaged)
 from triage.workspace import Workspace, WorkspaceError, find_workspace
@@ -118,9 +118,9 @@ def _clean_imports(ws: Workspace) -> list[Path]:
 
 class _read_only:
     def __init__(self, db: Path) -> None:
-        self.conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
+        self.conn = connect_read_only(db)
 
-    def __enter__(self) -> sqlite3.Connection:
+    def __enter__(self) -> Connection:
         return self.conn
 
     def __exit__(self, *exc: Any) -> None:

@@ -11,17 +11,16 @@ from __future__ import annotations
 import errno
 import getpass
 import json
-import os
 import socket
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import quote
 
+from triage.store import sqlite as sql
 from triage.store.schema import Domain
+from triage.store.sqlite import free_bytes, integrity_problems, is_damage  # noqa: F401 (re-exported)
 
 
 class StoreError(Exception):
@@ -32,7 +31,6 @@ class DamagedDatabase(StoreError):
     """The workspace database is empty, not SQLite, or damaged: it is neither read nor written."""
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 DAMAGE_SUFFIX = ".damaged"
 
 
@@ -67,45 +65,16 @@ def check_database_file(path: Path) -> None:
     if size == 0:
         raise DamagedDatabase(f"{path} is empty (0 bytes): the workspace database is lost or"
                               f" truncated, and is not re-created over it: {_what_to_do(path)}")
-    with open(path, "rb") as f:
-        head = f.read(len(SQLITE_HEADER))
-    if head != SQLITE_HEADER:
+    if not sql.has_header(path):
         raise DamagedDatabase(f"{path} is not a SQLite database (damaged or overwritten):"
                               f" {_what_to_do(path)}")
 
 
-def is_damage(exc: BaseException) -> bool:
-    """SQLite found the file corrupt (SQLITE_CORRUPT) or not a database (SQLITE_NOTADB)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(exc, sqlite3.DatabaseError) and code is not None and (
-        code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB))
-
-
-# Below this much free space SQLite's I/O errors are taken for what they are on a full disk.
-_FULL_BELOW = 1 << 20
-
-
-def free_bytes(folder: Path) -> int:
-    try:
-        st = os.statvfs(folder)
-    except OSError:
-        return -1
-    return st.f_bavail * st.f_frsize
-
-
 def is_disk_full(exc: BaseException, near: Path | None = None) -> bool:
-    """A write failed for want of space: ENOSPC/EDQUOT from the OS, SQLITE_FULL from SQLite, or
-    (SQLite reports a full disk while growing its shared-memory file as SQLITE_IOERR_SHMSIZE)
-    any SQLite I/O error while the disk holding `near` has less than 1 MiB free."""
+    """A write failed for want of space: ENOSPC/EDQUOT from the OS, or the database said so."""
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
-    code = getattr(exc, "sqlite_errorcode", None)
-    if not isinstance(exc, sqlite3.Error) or code is None:
-        return False
-    if code & 0xFF == sqlite3.SQLITE_FULL:
-        return True
-    return (code & 0xFF == sqlite3.SQLITE_IOERR and near is not None
-            and 0 <= free_bytes(near.parent) < _FULL_BELOW)
+    return sql.is_full(exc, near)
 
 
 def disk_full_message(exc: BaseException, database: Path) -> str:
@@ -113,22 +82,6 @@ def disk_full_message(exc: BaseException, database: Path) -> str:
     where = Path(where).parent if where else database.parent
     return (f"disk full: cannot write to {where}. Nothing recorded so far is lost: free space"
             " on that disk, then run the same command again to resume")
-
-
-def integrity_problems(path: Path, limit: int = 20) -> list[str]:
-    """`PRAGMA integrity_check` on a read-only connection: [] when sound, else SQLite's findings.
-    Never writes: a damaged file is examined as it is."""
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
-    except sqlite3.Error as exc:
-        return [str(exc)]
-    try:
-        rows = [r[0] for r in conn.execute(f"PRAGMA integrity_check({int(limit)})")]
-    except sqlite3.DatabaseError as exc:
-        return [str(exc)]
-    finally:
-        conn.close()
-    return [] if rows == ["ok"] else rows
 
 
 def now_iso() -> str:
@@ -145,7 +98,7 @@ def os_user() -> str:
 class CoreStore:
     domains: ClassVar[Sequence[Domain]] = ()
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sql.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
 
@@ -156,18 +109,14 @@ class CoreStore:
             check_database_file(path)  # an existing file must be a sound database, create or not
         elif not create:
             raise StoreError(f"no workspace database at {path} (run `triage init` first)")
-        conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        conn: sql.Connection | None = None
         try:
-            conn.row_factory = sqlite3.Row
-            # WAL: readers (the web app, `triage files`) never block the ingest writer, and a
-            # kill -9 loses at most the uncommitted batch, never the database.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = sql.connect(path)
             store = cls(conn, path)
             store.migrate()
-        except sqlite3.DatabaseError as exc:
-            conn.close()
+        except sql.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
             if is_damage(exc):
                 raise DamagedDatabase(f"{path} is damaged ({exc}): {_what_to_do(path)}") from exc
             if is_disk_full(exc, path):
@@ -189,13 +138,9 @@ class CoreStore:
         `immutable` reads the database file alone, which is only the whole truth when no commit
         waits in the WAL: with a non-empty `-wal` (a writer's commits not yet checkpointed)
         this refuses, and the caller reports the full disk."""
-        wal = path.with_name(path.name + "-wal")
-        if wal.exists() and wal.stat().st_size > 0:
+        if sql.wal_pending(path):
             return None
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro&immutable=1", uri=True,
-                               isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        store = cls(conn, path)
+        store = cls(sql.connect_read_only(path, immutable=True), path)
         store.read_only = "disk full"
         return store
 
@@ -204,14 +149,14 @@ class CoreStore:
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sql.Connection]:
         if self.conn.in_transaction:  # nested: the outer transaction owns commit/rollback
             yield self.conn
             return
         try:
             # BEGIN inside the try: a Ctrl-C landing just after it must not leave a transaction
             # open, which would swallow every later write of this connection (the audit row).
-            self.conn.execute("BEGIN IMMEDIATE")
+            sql.begin_write(self.conn)
             yield self.conn
             self.conn.execute("COMMIT")  # may fail (disk full): then it is rolled back too
         except BaseException:
@@ -226,9 +171,7 @@ class CoreStore:
 
     # -- migrations ---------------------------------------------------------------------
     def migrate(self) -> None:
-        has_meta = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
+        has_meta = sql.table_exists(self.conn, "meta")
         for domain in self.domains:
             applied = 0
             if has_meta:
@@ -252,11 +195,11 @@ class CoreStore:
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO audit(started_at, os_user, host, tool_version, command, arguments)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (now_iso(), os_user(), socket.gethostname(), tool_version, command,
                  json.dumps(arguments, default=str, sort_keys=True)),
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def audit_finish(self, audit_id: int, outcome: str, counts: dict[str, Any] | None) -> None:
         with self.transaction() as c:
@@ -283,9 +226,10 @@ class CoreStore:
             if row:
                 return int(row[0])
             cur = c.execute(
-                "INSERT INTO cases(reference, created_at) VALUES (?, ?)", (reference, now_iso())
+                "INSERT INTO cases(reference, created_at) VALUES (?, ?) RETURNING id",
+                (reference, now_iso())
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def ensure_device(self, case_reference: str, label: str) -> int:
         """Device labels are unique in a workspace (exhibit references), so one belongs to one case."""
@@ -304,10 +248,10 @@ class CoreStore:
                     )
                 return int(row["id"])
             cur = self.conn.execute(
-                "INSERT INTO devices(case_id, label, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO devices(case_id, label, created_at) VALUES (?, ?, ?) RETURNING id",
                 (case_id, label, now_iso()),
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def device(self, label: str) -> dict[str, Any]:
         row = self.conn.execute(

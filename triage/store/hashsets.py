@@ -250,11 +250,11 @@ class HashsetStore(CoreStore):
                 # is deleted after the commit).
                 cur = c.execute(
                     "INSERT INTO hashsets(name, kind, format, scheme, source_path, source_sha256,"
-                    " imported_at, entry_count, pdq_count) VALUES (?,?,?,?,?,?,?,?,?)",
+                    " imported_at, entry_count, pdq_count) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
                     (f"{name}\x00importing", kind, fmt, scheme, source_path, source_sha256,
                      now_iso(), count, pdq_count),
                 )
-                new_id = int(cur.lastrowid)
+                new_id = int(cur.fetchone()[0])
                 if old is not None:
                     c.execute("DELETE FROM hashsets WHERE id=?", (old["id"],))
                 c.execute("UPDATE hashsets SET name=? WHERE id=?", (name, new_id))

@@ -31,10 +31,11 @@ class IngestStore(SignalStore):
             if row:
                 return int(row[0])
             cur = c.execute(
-                "INSERT INTO sources(device_id, location, kind, name) VALUES (?, ?, ?, ?)",
+                "INSERT INTO sources(device_id, location, kind, name) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
                 (device_id, location, kind, name),
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def start_run(self, device_id: int, source_id: int) -> int:
         with self.transaction() as c:
@@ -46,10 +47,10 @@ class IngestStore(SignalStore):
             )
             cur = c.execute(
                 "INSERT INTO ingest_runs(device_id, source_id, started_at, state)"
-                " VALUES (?, ?, ?, 'running')",
+                " VALUES (?, ?, ?, 'running') RETURNING id",
                 (device_id, source_id, now_iso()),
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def finish_run(self, run_id: int, state: str, counts: dict[str, Any]) -> None:
         with self.transaction() as c:
