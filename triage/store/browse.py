@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from triage.store.core import CoreStore, in_chunks, now_iso
+from triage.store.core import CoreStore, StoreError, in_chunks, now_iso
 from triage.store.schema import Domain
 
 BROWSE = Domain(
@@ -534,6 +534,12 @@ class BrowseStore(CoreStore):
         return out
 
     # -- the case view ----------------------------------------------------------------------
+    def device_case_id(self, device_id: int) -> int:
+        row = self.conn.execute("SELECT case_id FROM devices WHERE id=?", (device_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no device with id {device_id}")
+        return int(row[0])
+
     def case_devices(self, case_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             "SELECT d.*, (SELECT COUNT(*) FROM files f WHERE f.device_id=d.id) AS files,"
