@@ -13,6 +13,7 @@ from triage.store.annotations import ANNOTATIONS, AnnotationStore
 from triage.store.backlog import BACKLOG, BacklogStore
 from triage.store.browse import BROWSE, BrowseStore
 from triage.store.classify import CLASSIFY, ClassifyStore
+from triage.store.court import CourtStore
 from triage.store.export import EXPORT, ExportStore
 from triage.store.hashsets import HASHSETS, HashsetStore
 from triage.store.ingest import IngestStore
@@ -27,7 +28,7 @@ DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE,
            QUEUE, BROWSE, ANNOTATIONS, PEER)
 
 
-class Store(BrowseStore, AnnotationStore, PeerStore, QueueStore, SimilarStore, ExportStore,
+class Store(BrowseStore, AnnotationStore, PeerStore, CourtStore, QueueStore, SimilarStore, ExportStore,
             WelfareStore, ClassifyStore, ReviewStore, BacklogStore, HashsetStore, IngestStore,
             CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
