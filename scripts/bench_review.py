@@ -278,7 +278,10 @@ def measure(ws: Workspace, mode: str, samples: dict[str, int]) -> dict[str, list
                 r = reviewer.get(f"/review/{BIG}?{q}&page={int(rng.integers(1, 4))}")
                 assert r.status_code == 200
 
-            items = iter(todo[samples["decide"]:] * 10)
+            deeper = [int(x) for n in (10, 11, 12) for x in re.findall(
+                r'data-cid="(\d+)"', reviewer.get(f"/review/{BIG}?page={n}").get_data(
+                    as_text=True))]
+            items = iter(deeper * 10)
 
             def item() -> None:
                 r = reviewer.get(f"/review/{BIG}/item/{next(items)}?sort=date")
