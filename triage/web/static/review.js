@@ -385,8 +385,11 @@
     else if (keys.has(key) && tile) { ev.preventDefault(); categorise(tile, keys.get(key)); }
   });
 
-  tiles.forEach((t, i) => {
+  // The index is looked up at click time: a decision removes tiles and shifts the rest.
+  tiles.forEach((t) => {
     t.addEventListener("click", (ev) => {
+      const i = tiles.indexOf(t);
+      if (i < 0) return;
       if (ev.target.closest("button.info")) { focusTile(i, false); toggleContext(t); return; }
       focusTile(i, false); reveal(t);
     });
