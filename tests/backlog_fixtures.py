@@ -59,7 +59,8 @@ def content_ids(store: Store, device: str) -> list[int]:
     dev = store.device(device)
     rows = store.conn.execute(
         "SELECT f.content_id FROM files f JOIN contents c ON c.id=f.content_id"
-        " WHERE f.device_id=? AND c.phash IS NOT NULL GROUP BY f.content_id ORDER BY MIN(f.path)",
+        " WHERE f.device_id=? AND c.media_kind = 'image'"
+        " GROUP BY f.content_id ORDER BY MIN(f.path)",
         (dev["id"],))
     return [r[0] for r in rows]
 

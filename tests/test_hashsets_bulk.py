@@ -140,9 +140,11 @@ def test_nsrl_batches_with_gaps_and_bad_rows(tmp_path, workspace):
 
 
 def test_entry_blocks_mixed_columns_round_trip(tmp_path, workspace):
-    """Rows whose digest columns have gaps, varying text and ints, all stored as given."""
+    """Rows whose digest columns have gaps, varying text and ints, all stored as given (a PDQ
+    with its quality on some entries only: stored in the list's entry signals)."""
     rows = [(bytes.fromhex(md5(i)), None if i % 2 else bytes(range(20)), None,
-             None, i if i % 3 else None, "A" if i < 5 else f"c{i}", f'n"{i}\\é',
+             bytes([i]) * 32 if i % 3 else None, i if i % 3 else None,
+             "A" if i < 5 else f"c{i}", f'n"{i}\\é',
              json.dumps({"k": i}) if i % 4 else None) for i in range(10)]
     rows += [(bytes.fromhex(md5(99)), None, None, None, None, "A", "same", None)] * 3
     store = workspace.open_store()
@@ -152,7 +154,8 @@ def test_entry_blocks_mixed_columns_round_trip(tmp_path, workspace):
     finally:
         store.close()
     assert [(bytes.fromhex(e["md5"]), bytes.fromhex(e["sha1"]) if e["sha1"] else None,
-             e["sha256"], e["pdq"], e["pdq_quality"], e["category_raw"], e["name"],
+             e["sha256"], bytes.fromhex(e["pdq"]) if e["pdq"] else None, e["pdq_quality"],
+             e["category_raw"], e["name"],
              json.dumps(e["record"]) if e["record"] else None) for e in got] == rows
     block = EntryBlock.from_rows(rows[-3:])
     assert block.constants == {"md5": bytes.fromhex(md5(99)), "category_raw": "A",

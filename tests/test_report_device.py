@@ -39,7 +39,7 @@ def device_data(triage, workspace, tmp_path: Path) -> dict:
             "files": c.execute("SELECT COUNT(*) FROM files WHERE device_id=?", (dev_id,)).fetchone()[0],
             "unique_images": c.execute(
                 "SELECT COUNT(DISTINCT f.content_id) FROM files f JOIN contents ct"
-                " ON ct.id=f.content_id WHERE f.device_id=? AND ct.phash IS NOT NULL",
+                " ON ct.id=f.content_id WHERE f.device_id=? AND ct.media_kind = 'image'",
                 (dev_id,)).fetchone()[0],
             "duplicate_files": c.execute(
                 "SELECT COUNT(content_id) - COUNT(DISTINCT content_id) FROM files"

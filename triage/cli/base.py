@@ -62,8 +62,33 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
         store.close()
 
 
+# Options whose values are secrets (`ingest --unlock p3=KEY`): the audit trail records that
+# they were given and for which volume, never the value.
+SECRET_OPTIONS = ("--unlock",)
+
+
+def _redact(value: str) -> str:
+    label, sep, _key = value.partition("=")
+    return f"{label}=<not recorded>" if sep else "<not recorded>"
+
+
 def _arguments(ctx: click.Context) -> dict[str, Any]:
-    return {"argv": sys.argv[1:], "params": ctx.params}
+    argv, hide_next = [], False
+    for arg in sys.argv[1:]:
+        if hide_next:
+            argv.append(_redact(arg))
+            hide_next = False
+        elif arg in SECRET_OPTIONS:
+            argv.append(arg)
+            hide_next = True
+        elif arg.split("=", 1)[0] in SECRET_OPTIONS:
+            option, _, value = arg.partition("=")
+            argv.append(f"{option}={_redact(value)}")
+        else:
+            argv.append(arg)
+    params = {k: ([_redact(v) for v in val] if f"--{k.replace('_', '-')}" in SECRET_OPTIONS
+                  and isinstance(val, (list, tuple)) else val) for k, val in ctx.params.items()}
+    return {"argv": argv, "params": params}
 
 
 # C0 and C1 controls and DEL (cursor movement, CSI/OSC sequences, bell, backspace), lone

@@ -93,11 +93,16 @@ class Limits:
 
     in_memory_bytes: int = 256 << 20  # larger files are hash-streamed and not decoded
     max_pixels: int = 250_000_000
+    max_decode_bytes: int = 1024 << 20  # a picture whose decode would allocate more: too_large
+    max_frames: int = 100  # frames/pages of one picture hashed; beyond: status partial
     max_archive_depth: int = 4  # archive inside archive inside ...
     max_member_bytes: int = 64 << 30  # a member claiming (or inflating to) more is not read
     # Inflating more than this many bytes per compressed byte read (plus streams.ALLOWANCE)
     # marks a member, of any size, as a decompression bomb; measured while reading.
     max_compression_ratio: int = 1000
+    # Keys to unlock encrypted volumes of a disk image: ((volume label, key), ...) from
+    # `triage ingest --unlock p3=KEY`. Held in memory only (never stored, never shown).
+    unlock: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,9 @@ class Entry:
     final: FileResult | None = None  # nothing more to do (link, loop, encrypted member, ...)
     override: tuple[str, str] | None = None  # status+reason applied after processing if ok
     depth: int = 0  # archive nesting depth of this entry
+    # Where the item sits in a disk image's file system (partition, file system, inode,
+    # deleted, created, ...): carried to the item's row (triage.store.disk).
+    origin: dict[str, Any] | None = None
 
     @property
     def extension(self) -> str:
@@ -289,11 +297,13 @@ def oversize_result(path: str, stream: BinaryIO, limits: Limits, read: bytes = b
     result = FileResult(path=path, extension=extension_of(path), size=size, status="ok",
                         detected_type=ftype.name, media_kind=ftype.kind,
                         ext_mismatch=extension_mismatch(ftype, extension_of(path)),
-                        md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256)
+                        md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256,
+                        signals=digests.signal_values())
     if hit:
         result.status = "too_large"
         result.reason = f"over {limits.max_member_bytes} bytes; hashes cover only the first part"
         result.md5 = result.sha1 = result.sha256 = None
+        result.signals = []
     elif ftype.kind == "image":
         result.status = "too_large"
         result.reason = (f"{size} bytes, over the {limits.in_memory_bytes} byte in-memory limit;"

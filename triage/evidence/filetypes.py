@@ -38,7 +38,8 @@ _EXTENSIONS: dict[str, frozenset[str]] = {
 }
 
 # filetype's extension name -> our canonical type name (where they differ).
-_CANONICAL = {"jpg": "jpeg", "tif": "tiff", "gz": "gzip", "cr2": "tiff", "m4v": "mp4"}
+_CANONICAL = {"jpg": "jpeg", "tif": "tiff", "gz": "gzip", "cr2": "tiff", "m4v": "mp4",
+              "apng": "png"}  # an animated PNG is a PNG (Pillow decodes both)
 
 _KIND_BY_MIME_PREFIX = (("image/", "image"), ("video/", "video"), ("audio/", "audio"))
 _ARCHIVES = frozenset({"zip", "tar", "gzip", "rar", "7z", "bz2", "xz", "zstd", "lz", "br", "ar", "cab"})

@@ -193,6 +193,8 @@ class Ingest:
     def _handle(self, result: FileResult, entry: Entry, node: _Archive | None,
                 stack: list[tuple[Iterator[Entry], _Archive | None]]) -> None:
         limits = self.options.limits
+        if entry.origin is not None and result.origin is None:
+            result.origin = entry.origin  # a disk image's file-system facts (store.disk)
         expand = result.container is not None and result.sha256 is not None
         if expand and entry.depth >= limits.max_archive_depth:
             expand = False

@@ -1,8 +1,9 @@
-"""What a worker does with one file: read it once, hash it, identify it, decode it if a picture.
+"""What a worker does with one file: read it once, hash it, identify it, and hand it to the
+media handler for its kind (`triage.media`: pictures today) if there is one.
 
 Runs in worker processes (or in-process with `workers=0`), so it holds no database handle: it
-returns a FileResult and, for pictures, writes the derivative image into the workspace's
-derivative folder (content-addressed by SHA-256, written atomically so a kill leaves no half file).
+returns a FileResult and writes the handler's derivatives into the workspace's derivative folder
+(content-addressed by SHA-256 and frame, written atomically so a kill leaves no half file).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 
 from triage.evidence.filetypes import HEAD_BYTES, extension_mismatch, identify
 from triage.signals.crypto import digest_bytes
-from triage.media.image import DecodeOutcome, analyse, setup_decoders
-from triage.records import FileResult
+from triage.media import MediaInput, MediaOutcome, handler_for, setup_handlers
+from triage.records import Derivative, FileResult
 from triage.evidence.base import (DamagedData, Entry, LimitExceeded, Limits, NotRegularFile,
                                   oversize_result)
 from triage.evidence.findings import note_findings
@@ -35,8 +36,9 @@ class WorkerConfig:
 
 
 _config: WorkerConfig | None = None
-# Decode results of contents this worker has already decoded: a duplicate is not decoded again.
-_decoded: "OrderedDict[str, DecodeOutcome]" = OrderedDict()
+# What this worker's handlers made of contents it already examined (derivatives as saved
+# names): a duplicate is not decoded again.
+_decoded: "OrderedDict[str, tuple[MediaOutcome, list[Derivative]]]" = OrderedDict()
 _DECODED_MAX = 20_000
 
 
@@ -44,7 +46,7 @@ def init_worker(config: WorkerConfig, ignore_sigint: bool = True) -> None:
     global _config
     _config = config
     _decoded.clear()
-    setup_decoders()
+    setup_handlers()
     if ignore_sigint:
         # Ctrl-C is the coordinator's to handle: it records what finished, then stops us.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -79,35 +81,40 @@ def describe_bytes(entry: Entry, data: bytes) -> FileResult:
         detected_type=ftype.name, media_kind=ftype.kind,
         ext_mismatch=extension_mismatch(ftype, entry.extension),
         md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256,
+        signals=digests.signal_values(),
     )
     if not data:
         result.status, result.reason = "empty", "zero-byte file"
         return result
-    if ftype.kind != "image":
+    handler = handler_for(ftype.kind)
+    if handler is None:
         return result
-    outcome = _decoded.get(digests.sha256)
-    if outcome is None:
-        outcome = analyse(data, ftype, _config.limits.max_pixels,
-                          want_derivative=_config.derivative_dir is not None)
-        if outcome.derivative is not None:
-            result.derivative = _save_derivative(digests.sha256, outcome.derivative)
-            outcome.derivative = None  # keep only the path in the cache
-        _decoded[digests.sha256] = outcome
+    cached = _decoded.get(digests.sha256)
+    if cached is None:
+        outcome = handler[1].examine(MediaInput(ftype, len(data), data), _config.limits,
+                                     want_derivatives=_config.derivative_dir is not None)
+        saved = [Derivative(d.frame, _save_derivative(digests.sha256, d.frame, d.jpeg),
+                            d.seconds) for d in outcome.derivatives]
+        outcome.derivatives = []  # keep only the names in the cache
+        cached = _decoded[digests.sha256] = (outcome, saved)
         if len(_decoded) > _DECODED_MAX:
             _decoded.popitem(last=False)
-    elif outcome.info is not None and _config.derivative_dir is not None:
-        result.derivative = derivative_name(digests.sha256)
-    result.status, result.reason, result.image = outcome.status, outcome.reason, outcome.info
+    outcome, saved = cached
+    result.status, result.reason, result.media = outcome.status, outcome.reason, outcome.info
+    result.signals += outcome.signals
+    result.derivatives = list(saved)
     return result
 
 
-def derivative_name(sha256: str) -> str:
-    return f"{sha256[:2]}/{sha256}.jpg"
+def derivative_name(sha256: str, frame: int = 0) -> str:
+    """Frame 0 (the representative) keeps the name review pages and reports always used."""
+    suffix = "" if frame == 0 else f"-f{frame}"
+    return f"{sha256[:2]}/{sha256}{suffix}.jpg"
 
 
-def _save_derivative(sha256: str, jpeg: bytes) -> str:
+def _save_derivative(sha256: str, frame: int, jpeg: bytes) -> str:
     assert _config is not None and _config.derivative_dir is not None
-    name = derivative_name(sha256)
+    name = derivative_name(sha256, frame)
     target = Path(_config.derivative_dir) / name
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -151,6 +151,7 @@ def device_report(store: Store, label: str, review_config: Mapping[str, Any] | N
                   "trail": audit[-50:]},
         "ingest_runs": [{k: r[k] for k in ("location", "started_at", "finished_at", "state")}
                         for r in store.runs_for(dev["id"])],
+        "disk_images": disk_images(store, dev["id"]),
         "images": images,
     }
 
@@ -166,12 +167,11 @@ def lists_used(store: Store, device_id: int) -> list[dict[str, Any]]:
 
 def continuity(store: Store, device_id: int, label: str) -> list[dict[str, Any]]:
     """Exhibit continuity: each source read, its own hash where it has one (an archive's
-    bytes; a disk image's acquisition hash once disk images record one: `image_md5`,
-    `image_sha1`), and when and by whom it was ingested (the audit's OS user and host)."""
+    bytes; a disk image's acquisition hash as the image records it: `image_md5`,
+    `image_sha1`, verified or not in `disk_images`), and when and by whom it was ingested (the
+    audit's OS user and host)."""
     ingests = [a for a in store.device_audit(label) if a["command"] == "ingest"]
-    images: dict[int, dict[str, Any]] = {}
-    if hasattr(store, "disk_images"):  # the disk-image stage, where installed
-        images = {int(i["source_id"]): i for i in store.disk_images(device_id)}
+    images = {int(i["source_id"]): i for i in store.disk_images(device_id)}
     out = []
     for src in store.source_continuity(device_id):
         where = os.path.abspath(src["location"])
@@ -189,6 +189,31 @@ def continuity(store: Store, device_id: int, label: str) -> list[dict[str, Any]]
                              "started_at": a["started_at"], "finished_at": a["finished_at"],
                              "outcome": a["outcome"], "tool_version": a["tool_version"]}
                             for a in by],
+        })
+    return out
+
+
+def disk_images(store: Store, device_id: int) -> list[dict[str, Any]]:
+    """Each disk image of the device: what it is, how it was acquired (an E01's own record),
+    whether its stored hash was verified, and what its file systems gave up when deleted."""
+    deleted = store.deleted_counts(device_id)
+    out = []
+    for image in store.disk_images(device_id):
+        meta = image["metadata"]
+        verify = image["verify_state"] or "not verified (ingest --verify-image)"
+        counts = deleted.get((image["source_id"], image["label"]), {})
+        out.append({
+            "image": image["label"], "location": image["location"], "format": image["format"],
+            "segments": len(image["segments"]), "media_bytes": image["media_size"],
+            "volume_system": image["volume_system"], "file_system": image["file_system"],
+            "case_number": meta.get("case_number"), "evidence_number": meta.get("evidence_number"),
+            "examiner": meta.get("examiner_name"), "acquired": meta.get("acquiry_date"),
+            "description": meta.get("description"), "notes": meta.get("notes"),
+            "stored_md5": image["stored_md5"], "stored_sha1": image["stored_sha1"],
+            "verification": verify, "verification_reason": image["verify_reason"],
+            "verified_at": image["verified_at"],
+            "deleted_recovered": counts.get("recovered", 0),
+            "deleted_unrecoverable": counts.get("unrecoverable", 0),
         })
     return out
 

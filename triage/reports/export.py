@@ -18,7 +18,11 @@ at ingest, before anything was read. Created is null: POSIX records no creation 
 ctime is the inode change time (on a lab's working copy, when the copy was made), never the
 creation of the file on the seized device. An archive member carries only the mtime the
 archive stored for it. FilePath is the path on the device: `source/path` for a folder, the
-member path itself for an archive source (whose member paths already start with its name).
+member path itself for an archive or disk-image source (whose member paths already start with
+its name: `laptop.E01!/p2/Users/alice/a.jpg`). A file from a disk image's file system carries
+that file system's own times (Created is its creation time: NTFS, ext4, HFS+ and FAT record
+one) and `Deleted` (its directory entry or metadata entry is marked free) and `Unallocated`
+(its metadata entry, and so its blocks, are free for reuse).
 
 Profiles (VICS 2.0 `.../2.0.xml/{US|UK}/$metadata#...`): the US profile carries Project VIC
 numbers 0-4; the UK profile carries CAID's numeric codes for A/B/C (and not indecent). Those codes
@@ -239,13 +243,21 @@ def media_record(first: dict[str, Any], files: list[dict[str, Any]],
         "MediaSize": first["size"],
         "IsPrecategorized": source == "list" and code is not None,
         **{k: extra[k] for k in MEDIA_FIELDS if k in extra},
-        "MediaFiles": [
-            {"MD5": f["md5"].upper(), "FileName": f["path"].rsplit("/", 1)[-1],
-             "FilePath": file_path(f, container_sources), "Created": None,
-             "Written": _iso(f["mtime"]), "Accessed": _iso(f["atime"])}
-            for f in files
-        ],
+        "MediaFiles": [media_file(f, container_sources) for f in files],
     }
+
+
+def media_file(f: dict[str, Any], container_sources: set[str] = frozenset()) -> dict[str, Any]:
+    """One MediaFiles record. A file from a disk image's file system carries that file system's
+    own times (Created included) and its Deleted / Unallocated flags."""
+    record = {"MD5": f["md5"].upper(), "FileName": f["path"].rsplit("/", 1)[-1],
+              "FilePath": file_path(f, container_sources), "Created": None,
+              "Written": _iso(f["mtime"]), "Accessed": _iso(f["atime"])}
+    if f.get("file_system") is not None:
+        record["Created"] = _iso(f.get("created"))
+        record["Deleted"] = bool(f.get("deleted"))
+        record["Unallocated"] = bool(f.get("unallocated"))
+    return record
 
 
 def write_vics(store: Any, device_label: str, out: TextIO, profile: str,

@@ -1,7 +1,8 @@
-"""Cryptographic digests of a file's bytes in a single pass.
+"""Cryptographic digests of a file's bytes in a single pass: the md5, sha1 and sha256 signals.
 
 MD5 and SHA-1 are what national lists (CAID, Project VIC, NSRL legacy) carry; SHA-256 is what
-the store keys content by. All three are fed from the same buffer, so a file is read once.
+the store keys content by. All three (and any bytes signal a lab registers) are fed from the
+same buffer, so a file is read once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,30 @@ import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from triage.records import SignalValue
+from triage.signals import signals_for
+from triage.signals.base import BytesSignal, Hasher
+
 CHUNK = 1 << 20
+
+# The content's identity: every content has all three, kept as columns of `contents` (SHA-256
+# keys it); every other signal value, a lab's own bytes signals included, goes to `signals`.
+IDENTITY = ("md5", "sha1", "sha256")
+
+
+class HashlibDigest(BytesSignal):
+    """A hashlib digest of the raw bytes."""
+
+    def __init__(self, name: str, bits: int, description: str) -> None:
+        self.name, self.bits, self.description = name, bits, description
+
+    def hasher(self) -> Hasher:
+        return hashlib.new(self.name)
+
+
+MD5 = HashlibDigest("md5", 128, "MD5 of the bytes (national lists: CAID, Project VIC, NSRL)")
+SHA1 = HashlibDigest("sha1", 160, "SHA-1 of the bytes (VICS, NSRL)")
+SHA256 = HashlibDigest("sha256", 256, "SHA-256 of the bytes (the store's content key)")
 
 
 @dataclass(frozen=True)
@@ -19,21 +43,30 @@ class Digests:
     md5: str
     sha1: str
     sha256: str
+    others: tuple[tuple[str, str], ...] = ()  # (name, hex) of registered bytes signals beyond
+
+    def signal_values(self) -> list[SignalValue]:
+        """The values beyond the identity digests, as the store records them."""
+        return [SignalValue(name, value) for name, value in self.others]
 
 
 class MultiHasher:
+    """Every registered bytes signal, fed from the same buffers: one read of the file."""
+
     def __init__(self) -> None:
-        self._h = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
+        self._h = [(name, s.hasher())  # type: ignore[attr-defined]
+                   for name, s in signals_for("bytes")]
         self.size = 0
 
     def update(self, data: bytes | memoryview) -> None:
-        for h in self._h:
+        for _, h in self._h:
             h.update(data)
         self.size += len(data)
 
     def digests(self) -> Digests:
-        md5, sha1, sha256 = (h.hexdigest() for h in self._h)
-        return Digests(md5=md5, sha1=sha1, sha256=sha256)
+        values = {name: h.hexdigest() for name, h in self._h}
+        md5, sha1, sha256 = (values.pop(k) for k in IDENTITY)
+        return Digests(md5=md5, sha1=sha1, sha256=sha256, others=tuple(values.items()))
 
 
 def digest_bytes(data: bytes) -> Digests:

@@ -10,9 +10,13 @@ time (the Jarosz filter scales with pixel count). So `pdq_pixels` reproduces the
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pdqhash
 from PIL import Image
+
+from triage.signals.base import HammingSignal, Picture
 
 PDQ_REFERENCE_SIZE = 512  # pdqio.cpp DOWNSAMPLE_DIMS
 
@@ -54,3 +58,26 @@ def pdq_dihedral_hex(rgb: Image.Image | np.ndarray) -> tuple[list[str], int]:
     flip x, flip y, flip +1, flip -1) from the same reference pixels as `pdq_hex`."""
     vectors, quality = pdqhash.compute_dihedral(pdq_pixels(rgb))
     return [np.packbits(np.asarray(v, dtype=np.uint8)).tobytes().hex() for v in vectors], int(quality)
+
+
+class PdqSignal(HammingSignal):
+    """PDQ: what picture hash lists (NCMEC, Meta ThreatExchange) carry; matched near, and per
+    frame (every frame of an animated picture, a video's sampled frames)."""
+
+    name = "pdq"
+    bits = 256
+    kinds = frozenset({"picture", "frame"})
+    description = "PDQ 256-bit perceptual hash with quality (Meta reference pipeline)"
+
+    @property
+    def index(self) -> Any:
+        """The exact multi-index search (`PdqIndex`), imported on use (it compiles with numba)."""
+        from triage.signals.pdq_index import PdqIndex
+
+        return PdqIndex
+
+    def compute(self, content: Picture) -> tuple[str, int | None]:
+        return pdq_hex(content.rgb)
+
+
+PDQ = PdqSignal()

@@ -5,8 +5,12 @@ No hash list carries them; the queue clusters pictures by them when PDQ quality 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import imagehash
 from PIL import Image
+
+from triage.signals.base import HammingSignal, Picture
 
 REDUCING_GAP = 12.0  # see perceptual_hashes
 
@@ -22,9 +26,34 @@ def perceptual_hashes(rgb: Image.Image, drafted: bool) -> tuple[str, str]:
     exact imagehash path: on near-flat 4096 px WebP wallpapers the box step moved pHash up to
     8 bits, and there no draft has already changed the pixels.
     """
-    gray = rgb.convert("L")  # imagehash converts to L itself; do it once for both hashes
-    if drafted:
-        lanczos = Image.Resampling.LANCZOS
-        return (str(imagehash.phash(gray.resize((32, 32), lanczos, reducing_gap=REDUCING_GAP))),
-                str(imagehash.dhash(gray.resize((9, 8), lanczos, reducing_gap=REDUCING_GAP))))
-    return str(imagehash.phash(gray)), str(imagehash.dhash(gray))
+    picture = Picture(rgb, drafted)  # imagehash converts to L itself; do it once for both
+    return phash_hex(picture), dhash_hex(picture)
+
+
+def phash_hex(picture: Picture) -> str:
+    if picture.drafted:
+        return str(imagehash.phash(picture.gray.resize((32, 32), Image.Resampling.LANCZOS,
+                                                       reducing_gap=REDUCING_GAP)))
+    return str(imagehash.phash(picture.gray))
+
+
+def dhash_hex(picture: Picture) -> str:
+    if picture.drafted:
+        return str(imagehash.dhash(picture.gray.resize((9, 8), Image.Resampling.LANCZOS,
+                                                       reducing_gap=REDUCING_GAP)))
+    return str(imagehash.dhash(picture.gray))
+
+
+class _ImageHash(HammingSignal):
+    kinds = frozenset({"picture"})
+    bits = 64
+
+    def __init__(self, name: str, fn: Callable[[Picture], str], description: str) -> None:
+        self.name, self._fn, self.description = name, fn, description
+
+    def compute(self, content: Picture) -> tuple[str, int | None]:
+        return self._fn(content), None
+
+
+PHASH = _ImageHash("phash", phash_hex, "imagehash pHash, 64 bits (queue clustering)")
+DHASH = _ImageHash("dhash", dhash_hex, "imagehash dHash, 64 bits (queue clustering)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from triage.store.core import CoreStore, StoreError, now_iso
 from triage.store.annotations import ANNOTATIONS, AnnotationStore
+from triage.store.disk import DISK, DiskStore
 from triage.store.backlog import BACKLOG, BacklogStore
 from triage.store.browse import BROWSE, BrowseStore
 from triage.store.classify import CLASSIFY, ClassifyStore
@@ -25,12 +26,12 @@ from triage.store.similar import SIMILAR, SimilarStore
 from triage.store.welfare import WELFARE, WelfareStore
 
 DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, SIMILAR,
-           QUEUE, BROWSE, ANNOTATIONS, PEER)
+           QUEUE, DISK, BROWSE, ANNOTATIONS, PEER)
 
 
-class Store(BrowseStore, AnnotationStore, PeerStore, CourtStore, QueueStore, SimilarStore, ExportStore,
-            WelfareStore, ClassifyStore, ReviewStore, BacklogStore, HashsetStore, IngestStore,
-            CoreStore):
+class Store(BrowseStore, AnnotationStore, PeerStore, CourtStore, DiskStore, QueueStore,
+            SimilarStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore, BacklogStore,
+            HashsetStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS

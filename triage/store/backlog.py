@@ -16,6 +16,7 @@ from typing import Any
 from triage.categories import severity_rank
 from triage.store.core import CoreStore, now_iso
 from triage.store.schema import Domain
+from triage.store.signals import is_picture
 
 BACKLOG = Domain(
     "backlog",
@@ -92,7 +93,7 @@ class BacklogStore(CoreStore):
         """Files, unique images, known alert hits by category, known-good and unseen images."""
         c = self.conn
         row = c.execute(
-            "SELECT COUNT(*) AS files, COUNT(DISTINCT CASE WHEN ct.phash IS NOT NULL"
+            "SELECT COUNT(*) AS files, COUNT(DISTINCT CASE WHEN " + is_picture("ct") +
             " THEN f.content_id END) AS unique_images"
             " FROM files f LEFT JOIN contents ct ON ct.id=f.content_id WHERE f.device_id=?",
             (device_id,)).fetchone()
@@ -110,7 +111,7 @@ class BacklogStore(CoreStore):
             # one rule's (`known_categories`).
             for r in c.execute(
                     "SELECT m.content_id, h.kind"
-                    " FROM files f JOIN contents ct ON ct.id=f.content_id AND ct.phash IS NOT NULL"
+                    " FROM files f JOIN contents ct ON ct.id=f.content_id AND " + is_picture("ct") +
                     " JOIN matches m ON m.content_id=f.content_id AND m.near=0"
                     " LEFT JOIN hashsets h ON h.id=m.hashset_id WHERE f.device_id=?",
                     (device_id,)):
@@ -169,7 +170,8 @@ class BacklogStore(CoreStore):
             " ct.exif_make, ct.exif_model, ct.exif_datetime_original, ct.exif_gps, ct.derivative,"
             " COUNT(f.id) AS copies, MIN(f.path) AS path"
             " FROM files f JOIN contents ct ON ct.id=f.content_id"
-            " WHERE f.device_id=? AND ct.phash IS NOT NULL GROUP BY ct.id ORDER BY MIN(f.path)",
+            " WHERE f.device_id=? AND " + is_picture("ct") +
+            " GROUP BY ct.id ORDER BY MIN(f.path)",
             (device_id,))
         images = {r["content_id"]: dict(r) | {"known_category": None, "known_lists": [],
                                               "known_good": False, "decided_category": None,

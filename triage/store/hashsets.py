@@ -9,7 +9,11 @@ the catalogue row: re-importing a name replaces it atomically, and a malformed f
 nothing behind. Removing a list deletes one file instead of millions of rows.
 
 Digests are stored as BLOBs (half the size of hex) and looked up through per-file indexes built
-once after loading (bulk index build, far faster than maintaining them row by row).
+once after loading (bulk index build, far faster than maintaining them row by row). Perceptual
+signals of an entry (PDQ today, a video's per-frame PDQs next) are rows of the list file's
+`entry_signals` (entry, signal, frame, value, quality, seconds), as a content's are in the
+workspace's `signals`; a list file written before that layout (PDQ in `entries` columns) is
+migrated in place, in one transaction, the first time it is opened.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 from triage.categories import KnownCategory, known_category
 from triage.store.core import CoreStore, StoreError, in_chunks, now_iso
 from triage.store.schema import Domain
+from triage.store.signals import frame0_signal
 
 HASHSETS = Domain(
     "hashsets",
@@ -64,6 +69,25 @@ HASHSETS = Domain(
         """
         ALTER TABLE hashsets ADD COLUMN pdq_count INTEGER;
         """,
+        # Every frame of a multi-frame picture is matched: a match records the frame it came
+        # from (NULL for an exact match of the bytes; 0 for near matches made before, which
+        # compared only the first frame), and dihedral variants are kept per frame.
+        """
+        ALTER TABLE matches ADD COLUMN frame INTEGER;
+        UPDATE matches SET frame = 0 WHERE near = 1;
+        CREATE TABLE content_pdq_variants_by_frame (
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            frame INTEGER NOT NULL,
+            variant INTEGER NOT NULL,
+            pdq TEXT NOT NULL,
+            quality INTEGER NOT NULL,
+            PRIMARY KEY (content_id, frame, variant)
+        );
+        INSERT INTO content_pdq_variants_by_frame(content_id, frame, variant, pdq, quality)
+            SELECT content_id, 0, variant, pdq, quality FROM content_pdq_variants;
+        DROP TABLE content_pdq_variants;
+        ALTER TABLE content_pdq_variants_by_frame RENAME TO content_pdq_variants;
+        """,
     ),
 )
 
@@ -73,6 +97,13 @@ HASHSETS = Domain(
 ENTRY_COLUMNS = ("md5", "sha1", "sha256", "pdq", "pdq_quality", "category_raw", "name", "record")
 DIGEST_COLUMNS = ("md5", "sha1", "sha256")
 DIGEST_BYTES = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
+# Entry columns that are a signal (value column, quality column), stored in `entry_signals`.
+SIGNAL_COLUMNS = {"pdq": ("pdq", "pdq_quality")}
+_SIGNAL_PARTS = {c for pair in SIGNAL_COLUMNS.values() for c in pair}
+# One further signal value of the entry at `key` of a block (0..n-1), e.g. a frame of a video's
+# per-frame PDQ list (vPDQ) beyond what the row's columns hold:
+# (key, signal, frame, value, quality, seconds).
+SignalRow = tuple[int, str, int, bytes, int | None, float | None]
 
 
 @dataclass
@@ -84,11 +115,13 @@ class EntryBlock:
     varying text columns costs well under one. Each column of ENTRY_COLUMNS is in at most one
     of: `packed` (a digest column, n digests back to back, none missing), `values` (n values,
     None where missing) or `constants` (one value for all n); a column in none is NULL.
+    `signals` adds signal values no column holds (several frames of one entry).
     """
     n: int
     packed: dict[str, bytes] = field(default_factory=dict)
     values: dict[str, list[Any]] = field(default_factory=dict)
     constants: dict[str, Any] = field(default_factory=dict)
+    signals: list[SignalRow] = field(default_factory=list)
 
     @classmethod
     def from_rows(cls, rows: Sequence[tuple[Any, ...]]) -> "EntryBlock":
@@ -126,11 +159,35 @@ class EntryBlock:
             return self.n - self.values[name].count(None)
         return self.n if self.constants.get(name) is not None else 0
 
-_LIST_SCHEMA = """
-CREATE TABLE entries (
-    id INTEGER PRIMARY KEY, md5 BLOB, sha1 BLOB, sha256 BLOB, pdq BLOB, pdq_quality INTEGER,
-    category_raw TEXT, name TEXT, record TEXT
-)"""
+    def with_signal(self, name: str) -> int:
+        """How many of the n entries carry signal `name` (in its column or in `signals`)."""
+        keys = {k for k, sig, *_ in self.signals if sig == name}
+        if name in SIGNAL_COLUMNS:
+            col = SIGNAL_COLUMNS[name][0]
+            if col in self.values:
+                keys |= {i for i, v in enumerate(self.values[col]) if v is not None}
+            elif self.present(col):
+                return self.n
+        return len(keys)
+
+
+# The list-file layout (PRAGMA user_version): 0 = PDQ in `entries` columns (before signals).
+LIST_LAYOUT = 1
+_LIST_SCHEMA = (
+    """CREATE TABLE entries (
+    id INTEGER PRIMARY KEY, md5 BLOB, sha1 BLOB, sha256 BLOB, category_raw TEXT, name TEXT,
+    record TEXT)""",
+    """CREATE TABLE entry_signals (
+    entry_id INTEGER NOT NULL, signal TEXT NOT NULL, frame INTEGER NOT NULL DEFAULT 0,
+    value BLOB NOT NULL, quality INTEGER, seconds REAL,
+    PRIMARY KEY (entry_id, signal, frame)) WITHOUT ROWID""",
+    f"PRAGMA user_version = {LIST_LAYOUT}",
+)
+# An entry as `iter_list_entries` and `list_entries_by_id` give it (the columns parsers fill).
+_ENTRY_SELECT = (
+    "SELECT e.id, e.md5, e.sha1, e.sha256, s.value AS pdq, s.quality AS pdq_quality,"
+    " e.category_raw, e.name, e.record FROM entries e LEFT JOIN entry_signals s"
+    " ON s.entry_id = e.id AND s.signal = 'pdq' AND s.frame = 0")
 _BATCH = 50_000
 
 
@@ -211,6 +268,10 @@ class HashsetStore(CoreStore):
         if not path.exists():
             raise StoreError(f"hash list file {path} is missing: import the list again")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        if conn.execute("PRAGMA user_version").fetchone()[0] < LIST_LAYOUT:
+            conn.close()
+            _migrate_list_file(path)
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         conn.row_factory = sqlite3.Row
         return conn
 
@@ -228,13 +289,14 @@ class HashsetStore(CoreStore):
         finally:
             conn.close()
 
-    def list_pdq_batches(self, hashset_id: int,
-                         batch: int = 1_000_000) -> Iterator[list[tuple[int, bytes, int | None]]]:
-        """(entry id, 32-byte PDQ, quality) of a list, in batches (for building the index)."""
+    def list_signal_batches(self, hashset_id: int, signal: str = "pdq", batch: int = 1_000_000
+                            ) -> Iterator[list[tuple[int, bytes, int | None, int, float | None]]]:
+        """(entry id, value, quality, frame, seconds) of every value of `signal` in a list, in
+        entry order, in batches (for building an index: PDQ, or a lab's own signal)."""
         conn = self._open_list(hashset_id)
         try:
-            cur = conn.execute(
-                "SELECT id, pdq, pdq_quality FROM entries WHERE pdq IS NOT NULL ORDER BY id")
+            cur = conn.execute("SELECT entry_id, value, quality, frame, seconds FROM entry_signals"
+                               " WHERE signal = ? ORDER BY entry_id, frame", (signal,))
             while rows := cur.fetchmany(batch):
                 yield [tuple(r) for r in rows]
         finally:
@@ -263,8 +325,8 @@ class HashsetStore(CoreStore):
     def _count_list_pdq(self, hashset_id: int) -> int:
         conn = self._open_list(hashset_id)
         try:
-            return int(conn.execute("SELECT COUNT(*) FROM entries WHERE pdq IS NOT NULL"
-                                    ).fetchone()[0])
+            return int(conn.execute("SELECT COUNT(DISTINCT entry_id) FROM entry_signals"
+                                    " WHERE signal = 'pdq'").fetchone()[0])
         finally:
             conn.close()
 
@@ -274,7 +336,7 @@ class HashsetStore(CoreStore):
         try:
             out = {}
             for chunk, q in in_chunks([int(x) for x in entry_ids]):
-                for r in conn.execute(f"SELECT * FROM entries WHERE id IN ({q})", chunk):
+                for r in conn.execute(f"{_ENTRY_SELECT} WHERE e.id IN ({q})", chunk):
                     out[r["id"]] = _entry_dict(r)
             return out
         finally:
@@ -284,45 +346,53 @@ class HashsetStore(CoreStore):
         """Every entry of a list as stored (hex digests, record decoded), in list order."""
         conn = self._open_list(self.hashset(name)["id"])
         try:
-            for r in conn.execute("SELECT * FROM entries ORDER BY id"):
+            for r in conn.execute(f"{_ENTRY_SELECT} ORDER BY e.id"):
                 yield _entry_dict(r)
         finally:
             conn.close()
 
     # -- contents to match --------------------------------------------------------------
     def contents_to_match(self, device_id: int | None = None) -> list[dict[str, Any]]:
-        """Hashes of a device's contents (or of every content in the workspace)."""
-        cols = "c.id, c.md5, c.sha1, c.sha256, c.pdq, c.pdq_quality, c.derivative"
+        """Identity digests, media kind, derivative and first-frame PDQ (`pdq`, `pdq_quality`)
+        of a device's contents (or of every content); every frame's values come from
+        `signal_values`, every frame's derivative from `derivatives_of`."""
+        cols = ("c.id, c.md5, c.sha1, c.sha256, c.media_kind, c.derivative, sp.value AS pdq,"
+                " sp.quality AS pdq_quality")
+        source = "contents c" + frame0_signal("c", "pdq", "sp")
         if device_id is None:
-            rows = self.conn.execute(f"SELECT {cols} FROM contents c ORDER BY c.id")
+            rows = self.conn.execute(f"SELECT {cols} FROM {source} ORDER BY c.id")
         else:
             rows = self.conn.execute(
-                f"SELECT {cols} FROM contents c WHERE c.id IN"
+                f"SELECT {cols} FROM {source} WHERE c.id IN"
                 " (SELECT content_id FROM files WHERE device_id=?) ORDER BY c.id", (device_id,))
         return [dict(r) for r in rows]
 
-    def pdq_variants(self, content_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
-        out: dict[int, list[tuple[str, int]]] = {}
+    def pdq_variants(self, content_ids: Sequence[int]
+                     ) -> dict[tuple[int, int], list[tuple[str, int]]]:
+        """{(content, frame): [(pdq, quality) of the 8 rotations/flips]} already computed."""
+        out: dict[tuple[int, int], list[tuple[str, int]]] = {}
         for chunk, q in in_chunks(content_ids):
             for r in self.conn.execute(
-                f"SELECT content_id, pdq, quality FROM content_pdq_variants"
-                f" WHERE content_id IN ({q}) ORDER BY content_id, variant", chunk
+                f"SELECT content_id, frame, pdq, quality FROM content_pdq_variants"
+                f" WHERE content_id IN ({q}) ORDER BY content_id, frame, variant", chunk
             ):
-                out.setdefault(r[0], []).append((r[1], r[2]))
+                out.setdefault((r[0], r[1]), []).append((r[2], r[3]))
         return out
 
-    def save_pdq_variants(self, rows: Iterable[tuple[int, int, str, int]]) -> None:
+    def save_pdq_variants(self, rows: Iterable[tuple[int, int, int, str, int]]) -> None:
+        """rows: (content_id, frame, variant, pdq, quality)."""
         with self.transaction() as c:
             c.executemany(
-                "INSERT OR REPLACE INTO content_pdq_variants(content_id, variant, pdq, quality)"
-                " VALUES (?,?,?,?)", rows)
+                "INSERT INTO content_pdq_variants(content_id, frame, variant, pdq, quality)"
+                " VALUES (?,?,?,?,?) ON CONFLICT(content_id, frame, variant) DO UPDATE SET"
+                " pdq=excluded.pdq, quality=excluded.quality", rows)
 
     # -- matches ------------------------------------------------------------------------
     def replace_matches(self, content_ids: Sequence[int], hashset_ids: Sequence[int],
                         rows: Iterable[tuple[Any, ...]]) -> None:
         """Forget what these contents matched in these lists, record `rows` instead.
 
-        rows: (content_id, hashset_id, method, distance, near, category_raw, category).
+        rows: (content_id, hashset_id, method, distance, near, category_raw, category, frame).
         """
         with self.transaction() as c:
             hs = ",".join(str(int(h)) for h in hashset_ids) or "NULL"
@@ -331,7 +401,7 @@ class HashsetStore(CoreStore):
                           f" AND content_id IN ({q})", chunk)
             c.executemany(
                 "INSERT INTO matches(content_id, hashset_id, method, distance, near,"
-                " category_raw, category) VALUES (?,?,?,?,?,?,?)", rows)
+                " category_raw, category, frame) VALUES (?,?,?,?,?,?,?,?)", rows)
 
     def matches_for_device(self, device_id: int) -> dict[int, list[dict[str, Any]]]:
         rows = self.conn.execute(
@@ -346,7 +416,8 @@ class HashsetStore(CoreStore):
             out.setdefault(r["content_id"], []).append(
                 {"hashset": r["hashset"], "kind": r["kind"], "method": r["method"],
                  "distance": r["distance"], "near": bool(r["near"]),
-                 "category_raw": r["category_raw"], "category": r["category"]})
+                 "category_raw": r["category_raw"], "category": r["category"],
+                 "frame": r["frame"]})
         return out
 
     def known_categories(self, content_ids: Iterable[int] | None = None, *,
@@ -484,12 +555,14 @@ def _build_list_file(path: Path, rows: Iterable[tuple[Any, ...] | EntryBlock],
         # (scripts/bench_match.py; bounded memory as a bonus).
         conn.execute("PRAGMA cache_size=-16384")
         conn.execute("PRAGMA threads=2")
-        conn.execute(_LIST_SCHEMA)
+        for statement in _LIST_SCHEMA:
+            conn.execute(statement)
         count = pdq_count = 0
         conn.execute("BEGIN")
         for block in entry_blocks(rows):
-            count += _insert_block(conn, block)
-            pdq_count += block.present("pdq")
+            _insert_block(conn, block, count + 1)
+            count += block.n
+            pdq_count += block.with_signal("pdq")
         if on_stage:
             on_stage("indexing")
         for col in ("md5", "sha1", "sha256"):
@@ -502,53 +575,115 @@ def _build_list_file(path: Path, rows: Iterable[tuple[Any, ...] | EntryBlock],
         conn.close()
 
 
-def _insert_block(conn: sqlite3.Connection, block: EntryBlock) -> int:
-    """One INSERT ... SELECT for the whole block (see EntryBlock); returns block.n."""
+def _migrate_list_file(path: Path) -> None:
+    """Bring a list file written by an older release to LIST_LAYOUT, in one transaction (a
+    kill leaves it as it was). Layout 0 -> 1: PDQ moves from `entries` columns to
+    `entry_signals`, entry ids unchanged (the persisted PDQ index refers to them)."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=60)
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # a second process migrating the same file waits here
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= LIST_LAYOUT:
+            conn.execute("ROLLBACK")
+            return
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(entries)")}
+        conn.execute(_LIST_SCHEMA[1])
+        if "pdq" in columns:
+            conn.execute("INSERT INTO entry_signals(entry_id, signal, frame, value, quality)"
+                         " SELECT id, 'pdq', 0, pdq, pdq_quality FROM entries"
+                         " WHERE pdq IS NOT NULL ORDER BY id")
+            conn.execute("ALTER TABLE entries DROP COLUMN pdq")
+            conn.execute("ALTER TABLE entries DROP COLUMN pdq_quality")
+        conn.execute(_LIST_SCHEMA[2])
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise StoreError(f"hash list file {path} cannot be brought up to date ({exc});"
+                         " import the list again") from None
+    finally:
+        conn.close()
+
+
+def _insert_block(conn: sqlite3.Connection, block: EntryBlock, first_id: int) -> None:
+    """The block's entries (ids first_id...) into `entries`, its signals into `entry_signals`."""
     if block.n == 0:
-        return 0
-    if any(c in DIGEST_BYTES for c in block.values):
+        return
+    _insert_columns(conn, "entries", block, first_id,
+                    [c for c in ENTRY_COLUMNS if c not in _SIGNAL_PARTS], {})
+    for signal, (col, quality) in SIGNAL_COLUMNS.items():
+        if not block.present(col):
+            continue
+        if col in block.values:
+            # Gaps: only the entries that have the value (rare: a VICS record without PDQ).
+            conn.executemany(
+                "INSERT INTO entry_signals(entry_id, signal, value, quality) VALUES (?,?,?,?)",
+                ((first_id + k, signal, v, q) for k, (v, q) in
+                 enumerate(zip(block.column(col), block.column(quality))) if v is not None))
+            continue
+        _insert_columns(conn, "entry_signals", block, first_id, [col, quality],
+                        {col: "value", quality: "quality"}, signal)
+    if block.signals:
+        conn.executemany(
+            "INSERT INTO entry_signals(entry_id, signal, frame, value, quality, seconds)"
+            " VALUES (?,?,?,?,?,?)",
+            ((first_id + k, sig, frame, value, q, sec)
+             for k, sig, frame, value, q, sec in block.signals))
+
+
+def _insert_columns(conn: sqlite3.Connection, table: str, block: EntryBlock, first_id: int,
+                    columns: list[str], rename: dict[str, str],
+                    signal: str | None = None) -> None:
+    """One INSERT ... SELECT of `columns` of the block (see EntryBlock) into `table`, the id
+    (or entry_id) numbered from first_id; `rename` maps a block column to a table column."""
+    id_col = "id" if signal is None else "entry_id"
+    names: list[str] = [id_col]
+    params: list[Any] = [first_id]
+    exprs: list[str] = ["?1 + key"]
+    if signal is not None:
+        params.append(signal)
+        names.append("signal")
+        exprs.append(f"?{len(params)}")
+    packed = [c for c in columns if c in block.packed]
+    constants = [c for c in columns if c in block.constants]
+    varying = [c for c in columns if c in block.values]
+    if any(c in DIGEST_BYTES for c in varying):
         # A digest column with gaps (bytes are not JSON): bind row by row, only the columns
         # that are not NULL throughout. Rare (a VICS record without SHA-1 among others).
-        names = list(block.values)
-        cols: list[Iterable[Any]] = [block.values[c] for c in names]
-        for c in block.packed:
-            names.append(c)
-            cols.append(block.column(c))
-        for c, v in block.constants.items():
-            names.append(c)
-            cols.append(repeat(v, block.n))
+        cols = packed + constants + varying
         conn.executemany(
-            f"INSERT INTO entries({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-            zip(*cols))
-        return block.n
-    names: list[str] = []
-    exprs: list[str] = []
-    params: list[Any] = []
-    for c, blob in block.packed.items():
+            f"INSERT INTO {table}({', '.join([id_col] + [rename.get(c, c) for c in cols])})"
+            f" VALUES ({', '.join('?' * (len(cols) + 1))})",
+            zip(range(first_id, first_id + block.n), *(block.column(c) for c in cols)))
+        return
+    for c in packed:
         w = DIGEST_BYTES[c]
-        params.append(blob)
-        names.append(c)
+        params.append(block.packed[c])
+        names.append(rename.get(c, c))
         exprs.append(f"substr(?{len(params)}, key*{w}+1, {w})")
-    for c, v in block.constants.items():
-        params.append(v)
-        names.append(c)
+    for c in constants:
+        params.append(block.constants[c])
+        names.append(rename.get(c, c))
         exprs.append(f"?{len(params)}")
-    varying = list(block.values)
     if len(varying) == 1:
-        names.append(varying[0])
+        names.append(rename.get(varying[0], varying[0]))
         exprs.append("value")
         params.append(json.dumps(block.values[varying[0]]))
     elif varying:
         for j, c in enumerate(varying):
-            names.append(c)
+            names.append(rename.get(c, c))
             exprs.append(f"json_extract(value, '$[{j}]')")
         params.append(json.dumps(list(zip(*(block.values[c] for c in varying)))))
     if varying:
         source = f"json_each(?{len(params)})"
+    elif signal is not None:
+        # Count along the block's entries just written (a rowid range): entries + signals of a
+        # million PDQs took 0.84 s CPU this way, 1.2 s with the recursive counter below.
+        params.append(block.n)
+        source = (f"(SELECT id - ?1 AS key FROM entries WHERE id >= ?1"
+                  f" AND id < ?1 + ?{len(params)})")
     else:  # every column packed or constant: count the rows out
         params.append(block.n)
         source = (f"(WITH RECURSIVE k(key) AS (SELECT 0 UNION ALL SELECT key+1 FROM k"
                   f" WHERE key+1 < ?{len(params)}) SELECT key FROM k)")
-    conn.execute(f"INSERT INTO entries({', '.join(names)}) SELECT {', '.join(exprs)}"
+    conn.execute(f"INSERT INTO {table}({', '.join(names)}) SELECT {', '.join(exprs)}"
                  f" FROM {source}", params)
-    return block.n

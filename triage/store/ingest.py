@@ -7,7 +7,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from triage.records import FileResult
-from triage.store.core import CoreStore, now_iso
+from triage.store.core import now_iso
+from triage.store.disk import record_origin
+from triage.store.signals import SignalStore, frame0_signal, is_picture
 
 # Columns `triage files` prints, in order. Later stages add columns; they never change these.
 FILE_FIELDS = (
@@ -15,11 +17,11 @@ FILE_FIELDS = (
     "md5", "sha1", "sha256", "pdq", "pdq_quality", "phash", "dhash", "width", "height",
     "exif_make", "exif_model", "exif_datetime_original", "exif_gps",
     "mtime", "atime", "ctime", "status", "reason", "content_id",
-    "duplicate_count", "copies_in_case",
+    "duplicate_count", "copies_in_case", "frames",
 )
 
 
-class IngestStore(CoreStore):
+class IngestStore(SignalStore):
     # -- sources and runs ---------------------------------------------------------------
     def ensure_source(self, device_id: int, location: str, kind: str, name: str) -> int:
         with self.transaction() as c:
@@ -114,6 +116,8 @@ class IngestStore(CoreStore):
                      None if r.ext_mismatch is None else int(r.ext_mismatch), content_id,
                      r.status, r.reason, run_id, r.archive_state, r.appended_offset),
                 )
+                if r.origin is not None:
+                    record_origin(c, device_id, source_id, r)
             for path, state, failure, status in archive_updates:
                 if failure is None:
                     c.execute(
@@ -130,23 +134,28 @@ class IngestStore(CoreStore):
                         (state, status, status, failure, failure, device_id, source_id, path))
 
     def _upsert_content(self, c: Any, r: FileResult) -> int:
-        img = r.image
         c.execute(
             "INSERT INTO contents(sha256, sha1, md5, size, detected_type) VALUES (?,?,?,?,?)"
             " ON CONFLICT(sha256) DO NOTHING",
             (r.sha256, r.sha1, r.md5, r.size, r.detected_type),
         )
-        if img is not None:
+        content_id = int(c.execute("SELECT id FROM contents WHERE sha256=?",
+                                   (r.sha256,)).fetchone()[0])
+        m = r.media
+        if m is not None:
+            # The first examination of these bytes is kept (the same bytes give the same).
             c.execute(
-                "UPDATE contents SET width=?, height=?, pdq=?, pdq_quality=?, phash=?, dhash=?,"
-                " exif_make=?, exif_model=?, exif_datetime_original=?, exif_gps=?,"
-                " derivative=COALESCE(?, derivative) WHERE sha256=? AND phash IS NULL",
-                (img.width, img.height, img.pdq, img.pdq_quality, img.phash, img.dhash,
-                 img.exif_make, img.exif_model, img.exif_datetime_original, int(img.exif_gps),
-                 r.derivative, r.sha256),
+                "UPDATE contents SET media_kind=?, width=?, height=?, frames=?, exif_make=?,"
+                " exif_model=?, exif_datetime_original=?, exif_gps=?, media_extra=?,"
+                " derivative=COALESCE(?, derivative) WHERE id=? AND media_kind IS NULL",
+                (m.kind, m.width, m.height, m.frames, m.exif_make, m.exif_model,
+                 m.exif_datetime_original, int(m.exif_gps),
+                 json.dumps(m.extra, sort_keys=True) if m.extra else None,
+                 r.derivative, content_id),
             )
-        row = c.execute("SELECT id FROM contents WHERE sha256=?", (r.sha256,)).fetchone()
-        return int(row[0])
+        self._record_signals(c, content_id, r.signals)
+        self._record_derivatives(c, content_id, r.derivatives)
+        return content_id
 
     # -- reading results ----------------------------------------------------------------
     def iter_files(self, device_id: int) -> Iterator[dict[str, Any]]:
@@ -166,25 +175,31 @@ class IngestStore(CoreStore):
                 GROUP BY f.content_id
             )
             SELECT f.path, s.name AS source, f.size, f.detected_type, f.media_kind,
-                   f.extension, f.ext_mismatch, c.md5, c.sha1, c.sha256, c.pdq, c.pdq_quality,
-                   c.phash, c.dhash, c.width, c.height, c.exif_make, c.exif_model,
+                   f.extension, f.ext_mismatch, c.md5, c.sha1, c.sha256, sp.value AS pdq,
+                   sp.quality AS pdq_quality, sh.value AS phash, sd.value AS dhash, c.width,
+                   c.height, c.exif_make, c.exif_model,
                    c.exif_datetime_original, c.exif_gps, f.mtime, f.atime, f.ctime,
                    f.status, f.reason, f.content_id, f.appended_offset,
+                   f.fs_partition AS partition, f.file_system, f.fs_inode AS inode,
+                   f.deleted, f.unallocated, f.created,
                    COALESCE(od.n - 1, 0) AS duplicate_count,
-                   COALESCE(ic.n, 0) AS copies_in_case
+                   COALESCE(ic.n, 0) AS copies_in_case, c.frames
             FROM files f
             JOIN sources s ON s.id = f.source_id
             LEFT JOIN contents c ON c.id = f.content_id
+            {pdq} {phash} {dhash}
             LEFT JOIN on_device od ON od.content_id = f.content_id
             LEFT JOIN in_case ic ON ic.content_id = f.content_id
             WHERE f.device_id = :d
             ORDER BY s.id, f.path
-            """,
+            """.format(pdq=frame0_signal("c", "pdq", "sp"),
+                       phash=frame0_signal("c", "phash", "sh"),
+                       dhash=frame0_signal("c", "dhash", "sd")),
             {"d": device_id},
         )
         for r in rows:
             d = dict(r)
-            for k in ("ext_mismatch", "exif_gps"):
+            for k in ("ext_mismatch", "exif_gps", "deleted", "unallocated"):
                 if d[k] is not None:
                     d[k] = bool(d[k])
             yield d
@@ -223,10 +238,10 @@ class IngestStore(CoreStore):
             (device_id,),
         ).fetchone()
         images = c.execute(
-            """
+            f"""
             SELECT COUNT(*) AS image_files, COUNT(DISTINCT f.content_id) AS unique_images
             FROM files f JOIN contents c ON c.id=f.content_id
-            WHERE f.device_id=? AND c.phash IS NOT NULL
+            WHERE f.device_id=? AND {is_picture("c")}
             """,
             (device_id,),
         ).fetchone()

@@ -116,6 +116,47 @@ INGEST = Domain(
             counts TEXT
         );
         """,
+        # Signals per content in one table instead of fixed columns (a new hash type is a new
+        # `signal` name, not a new column), per frame for multi-frame pictures (and video
+        # frames, with their time); derivatives per frame likewise. `media_kind` records what a
+        # content was decoded as, so "a picture" no longer means "has a pHash"; `frames` its
+        # frame/page count (NULL for pictures ingested before frames were counted: only their
+        # first frame was examined, and the count was not kept). md5/sha1/sha256 stay columns:
+        # the content's identity (SHA-256 keys it). Existing values move over unchanged.
+        """
+        CREATE TABLE signals (
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            signal TEXT NOT NULL,
+            frame INTEGER NOT NULL DEFAULT 0,
+            value TEXT NOT NULL,
+            quality INTEGER,
+            seconds REAL,
+            PRIMARY KEY (content_id, signal, frame)
+        );
+        CREATE TABLE derivatives (
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            frame INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            seconds REAL,
+            PRIMARY KEY (content_id, frame)
+        );
+        ALTER TABLE contents ADD COLUMN media_kind TEXT;
+        ALTER TABLE contents ADD COLUMN frames INTEGER;
+        ALTER TABLE contents ADD COLUMN media_extra TEXT;
+        UPDATE contents SET media_kind = 'image' WHERE phash IS NOT NULL;
+        INSERT INTO signals(content_id, signal, frame, value, quality)
+            SELECT id, 'pdq', 0, pdq, pdq_quality FROM contents WHERE pdq IS NOT NULL;
+        INSERT INTO signals(content_id, signal, frame, value)
+            SELECT id, 'phash', 0, phash FROM contents WHERE phash IS NOT NULL;
+        INSERT INTO signals(content_id, signal, frame, value)
+            SELECT id, 'dhash', 0, dhash FROM contents WHERE dhash IS NOT NULL;
+        INSERT INTO derivatives(content_id, frame, name)
+            SELECT id, 0, derivative FROM contents WHERE derivative IS NOT NULL;
+        ALTER TABLE contents DROP COLUMN pdq;
+        ALTER TABLE contents DROP COLUMN pdq_quality;
+        ALTER TABLE contents DROP COLUMN phash;
+        ALTER TABLE contents DROP COLUMN dhash;
+        """,
     ),
 )
 
