@@ -29,6 +29,7 @@ from typing import Any
 
 from triage.store.core import CoreStore, StoreError, in_chunks, now_iso
 from triage.store.schema import Domain
+from triage.store.signals import frame0_signal
 
 BROWSE = Domain(
     "browse",
@@ -438,12 +439,12 @@ class BrowseStore(CoreStore):
         column = {32: "md5", 40: "sha1", 64: "sha256"}.get(len(digest))
         if column is None:
             return []
-        sql = f"SELECT id FROM contents WHERE {column}=?"
-        args: list[Any] = [digest]
-        if len(digest) == 64:
-            sql += " OR pdq=?"
-            args.append(digest)
-        ids = [int(r[0]) for r in self.conn.execute(sql, args)]
+        ids = [int(r[0]) for r in self.conn.execute(
+            f"SELECT id FROM contents WHERE {column}=?", (digest,))]
+        if len(digest) == 64:  # a PDQ is 64 hex digits too (frame 0: the picture itself)
+            ids += [int(r[0]) for r in self.conn.execute(
+                "SELECT content_id FROM signals WHERE signal='pdq' AND frame=0 AND value=?",
+                (digest,)) if int(r[0]) not in ids]
         if device_id is not None and ids:
             ids = [i for i in ids if self.conn.execute(
                 "SELECT 1 FROM files WHERE device_id=? AND content_id=? LIMIT 1",
@@ -472,7 +473,13 @@ class BrowseStore(CoreStore):
 
     # -- the context panel ------------------------------------------------------------------
     def content_facts(self, content_id: int) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT * FROM contents WHERE id=?", (content_id,)).fetchone()
+        """The content's identity, EXIF and size, with its picture signals (PDQ with its
+        quality, pHash, dHash: frame 0 of the signals table)."""
+        row = self.conn.execute(
+            "SELECT c.*, p.value AS pdq, p.quality AS pdq_quality, h.value AS phash,"
+            " d.value AS dhash FROM contents c"
+            + frame0_signal("c", "pdq", "p") + frame0_signal("c", "phash", "h")
+            + frame0_signal("c", "dhash", "d") + " WHERE c.id=?", (content_id,)).fetchone()
         return dict(row) if row else None
 
     def content_files(self, device_id: int, content_id: int) -> list[dict[str, Any]]:
