@@ -32,7 +32,7 @@ def report_command(ctx: click.Context, device: str, html_file: Path | None,
     if with_thumbnails and html_file is None:
         raise click.UsageError("--with-thumbnails needs --html FILE")
     with command_context(ctx, "report") as run:
-        rep = device_report(run.store, device)
+        rep = device_report(run.store, device, run.workspace.config("review"))
         images = rep.pop("images")
         if html_file is not None:
             html, thumbs = render_device_html(rep | {"images": images},
