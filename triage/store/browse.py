@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from triage.store import sqlite as sql
 from triage.store.core import CoreStore, StoreError, in_chunks, now_iso
 from triage.store.schema import Domain
 from triage.store.signals import frame0_signal
@@ -567,7 +568,7 @@ class BrowseStore(CoreStore):
         rows = self.conn.execute(
             "WITH ranked AS (SELECT e.*, d.label AS device, ROW_NUMBER() OVER (PARTITION BY"
             " e.content_id ORDER BY e.score DESC, d.label) AS k,"
-            " GROUP_CONCAT(d.label, '\n') OVER (PARTITION BY e.content_id) AS exhibits"
+            f" {sql.string_agg('d.label', chr(10))} OVER (PARTITION BY e.content_id) AS exhibits"
             " FROM queue_entries e JOIN devices d ON d.id=e.device_id WHERE d.case_id=?)"
             " SELECT * FROM ranked WHERE k=1 ORDER BY score DESC, content_id LIMIT ? OFFSET ?",
             (case_id, limit, offset))

@@ -172,11 +172,13 @@ class PeerStore(CoreStore):
                 for r in rows:
                     cur = c.execute(
                         "INSERT INTO decisions(content_id, device_id, user_id, scheme, category,"
-                        " via, decided_at, action_id) VALUES (?, ?, ?, ?, ?, 'resolution', ?, ?)",
+                        " via, decided_at, action_id) VALUES (?, ?, ?, ?, ?, 'resolution', ?, ?)"
+                        " RETURNING id",
                         (r["content_id"], r["device_id"], lead_id, r["scheme"], category, now,
                          new_action))
+                    inserted = int(cur.fetchone()[0])
                     if new_action is None:
-                        new_action = int(cur.lastrowid)
+                        new_action = inserted
                         c.execute("UPDATE decisions SET action_id=? WHERE id=?",
                                   (new_action, new_action))
                 action = new_action if new_action is not None else action
