@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from tests.conftest import by_path, files_json, jpeg
 from tests.disk_build import build_disk, md5, need_tools
-from tests.test_resume import recorded, rows_of, triage_cmd
+from tests.test_resume import recorded, rows_of, start_paused, triage_cmd
 from triage.evidence import disk_samples as build
 from triage.workspace import init_workspace
 
@@ -151,11 +150,8 @@ def test_interrupted_image_ingest_resumes_to_an_uninterrupted_runs_results(tmp_p
     ws = init_workspace(tmp_path_factory.mktemp("run") / "ws").root
     args = triage_cmd(ws, "ingest", str(big.raw), "--case", "C", "--device", "D", "--workers",
                       "2", "--no-classify")
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    while recorded(ws) < 20 and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, "ingest finished before it could be interrupted"
+    # The run waits at a fault point after 20 recorded rows, whatever the machine's speed.
+    proc = start_paused(args, "ingest.recorded:20", tmp_path_factory.mktemp("flag") / "paused")
     if sig == signal.SIGKILL:
         os.killpg(proc.pid, signal.SIGKILL)
     else:

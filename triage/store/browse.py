@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from triage.store import sqlite as sql
-from triage.store.core import CoreStore, StoreError, in_chunks, now_iso
+from triage.store.core import CoreStore, StoreError, in_chunks, is_disk_full, now_iso
 from triage.store.schema import Domain
 from triage.store.signals import frame0_signal
 
@@ -137,17 +137,27 @@ def unix_time(value: float | None) -> str | None:
 class BrowseStore(CoreStore):
     # -- facts ------------------------------------------------------------------------------
     def _file_columns(self) -> set[str]:
-        return {r[1] for r in self.conn.execute("PRAGMA table_info(files)")}
+        return sql.table_columns(self.conn, "files")
 
     def ensure_facts(self, device_id: int) -> None:
-        """Build the device's navigation facts if its files changed since they were built."""
+        """Build the device's navigation facts if its files changed since they were built.
+
+        Reading never depends on this write: on a store that can only be read (a full disk)
+        the pages show the queue with the facts built earlier (none: no filter matches, the
+        unfiltered queue is whole), and a disk that fills during the build leaves them so."""
         row = self.conn.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM files"
                                 " WHERE device_id=?", (device_id,)).fetchone()
         built = self.conn.execute("SELECT files, last_file_id FROM review_facts_built"
                                   " WHERE device_id=?", (device_id,)).fetchone()
         if built is not None and (built[0], built[1]) == (row[0], row[1]):
             return
-        self.build_facts(device_id, int(row[0]), int(row[1]))
+        if self.read_only:
+            return
+        try:
+            self.build_facts(device_id, int(row[0]), int(row[1]))
+        except sql.DatabaseError as exc:
+            if not is_disk_full(exc, self.path):
+                raise
 
     def build_facts(self, device_id: int, files: int, last_file_id: int) -> None:
         cols = self._file_columns()

@@ -126,6 +126,10 @@ def table_exists(conn: Connection, name: str) -> bool:
                         (name,)).fetchone() is not None
 
 
+def table_columns(conn: Connection, table: str) -> set[str]:
+    return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+
+
 def string_agg(expression: str, separator: str) -> str:
     """SQL aggregating `expression` into one string (PostgreSQL: string_agg)."""
     return f"GROUP_CONCAT({expression}, '{separator}')"
