@@ -28,6 +28,7 @@ from triage.classify.stage import (ClassifyReport, classify_device, select_cards
 from triage.evidence.base import Limits
 from triage.ingest import IngestOptions, IngestReport, ingest
 from triage.match.matcher import MatchConfig, MatchReport, after_list_change, match_device
+from triage.media.video import VideoSettings
 from triage.match.similar import SimilarReport, record_similar, search_alerts, unchecked_count
 from triage.queue.build import QueueItem
 from triage.queue.priority import priority_config
@@ -79,6 +80,8 @@ class Pipeline:
             max_archive_depth=int(lim.get("max_archive_depth", Limits.max_archive_depth)),
             max_compression_ratio=int(lim.get("max_compression_ratio",
                                               Limits.max_compression_ratio)),
+            max_file_seconds=float(lim.get("max_file_seconds", Limits.max_file_seconds)),
+            video=VideoSettings.from_config(cfg.get("video", {})),
         )
         opts = IngestOptions(limits=limits, progress=self.progress,
                              derivative_dir=str(self.workspace.derivative_dir))

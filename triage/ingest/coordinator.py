@@ -120,7 +120,8 @@ class Ingest:
     def _run(self, done: set[str]) -> None:
         workers = self.options.workers
         config = WorkerConfig(self.options.limits, self.options.derivative_dir,
-                              crash_on=os.environ.get("TRIAGE_FAULT_CRASH_ON") or None)
+                              crash_on=os.environ.get("TRIAGE_FAULT_CRASH_ON") or None,
+                              hang_on=os.environ.get("TRIAGE_FAULT_HANG_ON") or None)
         pool = Pool(workers, config)
         stack: list[tuple[Iterator[Entry], _Archive | None]] = [
             (self.root.entries(self.options.limits), None)]
