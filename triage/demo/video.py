@@ -72,8 +72,6 @@ def encode(seed: int, seconds: float = 6.0, *, fps: int = 15, width: int = 320,
         s.codec_context.options = opts
         if bitrate:
             s.codec_context.bit_rate = bitrate
-        if rotation:
-            s.metadata["rotate"] = str(rotation)
         a = None
         if audio:
             a = out.add_stream("aac" if container in ("mp4", "mov", "3gp", "mkv") else
@@ -87,7 +85,7 @@ def encode(seed: int, seconds: float = 6.0, *, fps: int = 15, width: int = 320,
             _tone(a, out, seconds)
     data = buf.getvalue()
     if rotation and container in ("mp4", "mov"):
-        data = _set_rotation(data, rotation)
+        data = _set_rotation(data, rotation, fmt)
     return data
 
 
@@ -112,24 +110,28 @@ def _tone(stream: object, out: object, seconds: float) -> None:
         out.mux(pkt)  # type: ignore[attr-defined]
 
 
-def _set_rotation(data: bytes, rotation: int) -> bytes:
+def _set_rotation(data: bytes, rotation: int, fmt: str = "mp4") -> bytes:
     """Rewrite an MP4/MOV's video track header matrix to a display rotation (what phones
     write), by remuxing with the stream's display rotation set."""
     import av
 
     src = av.open(io.BytesIO(data))
     buf = io.BytesIO()
-    with src, av.open(buf, "w", format="mp4") as out:
+    with src, av.open(buf, "w", format=fmt) as out:
         ins = src.streams.video[0]
         o = out.add_stream_from_template(ins)
         try:
             o.set_display_rotation(-rotation)
         except Exception:  # noqa: BLE001 - an older PyAV: keep the metadata tag
             pass
-        for pkt in src.demux(ins):
+        extra = [(a, out.add_stream_from_template(a)) for a in src.streams.audio]
+        for pkt in src.demux():
             if pkt.dts is None:
                 continue
-            pkt.stream = o
+            if pkt.stream is ins:
+                pkt.stream = o
+            else:
+                pkt.stream = next(t for a, t in extra if a is pkt.stream)
             out.mux(pkt)
     return buf.getvalue()
 

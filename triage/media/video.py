@@ -136,6 +136,8 @@ class _Collected:
                 self.derivatives.append(DerivativeImage(feature.frame, msg[2], feature.seconds))
         elif kind == "derivative":
             self.derivatives.append(msg[1])
+        elif kind == "extra" and self.info is not None:
+            self.info.extra.update(msg[1])
         elif kind == "done":
             self.done = (msg[1], msg[2])
 
@@ -355,7 +357,8 @@ class _Sampler:
         self.frames_seen: set[int] = set()
         self.decode_errors = 0
         self.capped_at: float | None = None
-        self.rotation = _rotation(stream)
+        self.rotation = _rotation(stream)  # the header's tag; a display matrix wins
+        self.rotation_seen = False
         self.key_priority = True
         cc = stream.codec_context
         cc.thread_type = "AUTO"
@@ -370,6 +373,7 @@ class _Sampler:
 
     # -- the walk -----------------------------------------------------------------------------
     def run(self) -> None:
+        self.emit(("extra", {"sample_seconds": round(self.interval, 3)}))
         gop: list[Any] = []
         status, reason = "ok", None
         try:
@@ -492,6 +496,12 @@ class _Sampler:
         if frame.width * frame.height > self.limits.max_pixels:
             raise _Stop("too_large", f"a frame at {timestamp(t)} is {frame.width}x"
                         f"{frame.height}, over the {self.limits.max_pixels / 1e6:.0f} Mpx limit")
+        if not self.rotation_seen:
+            self.rotation_seen = True
+            turned = (-int(getattr(frame, "rotation", 0) or 0)) % 360  # FFmpeg: anticlockwise
+            if turned and turned != self.rotation:
+                self.rotation = turned
+                self.emit(("extra", {"rotation": turned}))
         pdq, quality = frame_pdq(frame)
         if quality < self.settings.min_quality:
             if regular:

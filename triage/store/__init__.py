@@ -18,13 +18,14 @@ from triage.store.queue import QUEUE, QueueStore
 from triage.store.review import REVIEW, ReviewStore
 from triage.store.schema import CORE, EVIDENCE, INGEST
 from triage.store.similar import SIMILAR, SimilarStore
+from triage.store.video import VIDEO, VideoStore
 from triage.store.welfare import WELFARE, WelfareStore
 
 DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, SIMILAR,
-           QUEUE)
+           QUEUE, VIDEO)
 
 
-class Store(QueueStore, SimilarStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore,
+class Store(VideoStore, QueueStore, SimilarStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore,
             BacklogStore, HashsetStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 

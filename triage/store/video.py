@@ -1,0 +1,175 @@
+"""What the store knows about videos: their probe (`contents.media_extra`), their sampled frames
+(the `pdq` signal rows and per-frame derivatives), and the classifier's score of each frame.
+
+A video is one content (`contents.media_kind = 'video'`); its vPDQ records are its `pdq` signal
+rows (frame number, quality, hash, seconds), the same table pictures use, so the PDQ matcher
+and the indexes read them without knowing what a video is. Per-frame classifier scores live in
+`frame_classifications`; the video's own score (from its frames, `triage.classify.stage`) is an
+ordinary row of `classifications`, so the queue weighs it as it weighs a picture's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from triage.store.core import CoreStore, in_chunks, now_iso
+from triage.store.schema import Domain
+
+VIDEO = Domain(
+    "video",
+    (
+        """
+        CREATE TABLE frame_classifications (
+            content_id INTEGER NOT NULL REFERENCES contents(id),
+            model TEXT NOT NULL,
+            frame INTEGER NOT NULL,
+            seconds REAL,
+            score REAL NOT NULL,
+            weights_sha256 TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (content_id, model, frame)
+        );
+        """,
+    ),
+)
+
+# What `triage files --json` shows of a video (null for anything else), appended after the
+# ingest and match fields; `frames_hashed` counts its kept (vPDQ) frames.
+VIDEO_FIELDS = ("duration", "codec", "fps", "rotation", "audio", "frames_hashed")
+
+
+def is_video(alias: str) -> str:
+    """SQL condition: content `alias` was examined as a video (the one definition)."""
+    return f"{alias}.media_kind = 'video'"
+
+
+class VideoStore(CoreStore):
+    # -- probe ----------------------------------------------------------------------------
+    def video_info(self, content_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """content id -> the video's probe (duration, codec, fps, rotation, audio, frames
+        hashed, sampling interval, width, height) for those of `content_ids` that are videos."""
+        out: dict[int, dict[str, Any]] = {}
+        for chunk, q in in_chunks(sorted({int(c) for c in content_ids})):
+            for r in self.conn.execute(
+                    f"SELECT id, media_extra, width, height, frames FROM contents c"
+                    f" WHERE id IN ({q}) AND {is_video('c')}", chunk):
+                out[int(r[0])] = _extra(r[1]) | {"width": r[2], "height": r[3],
+                                                 "frames": r[4]}
+        return out
+
+    def video_sample_seconds(self, content_ids: Sequence[int]) -> dict[int, float]:
+        return {cid: float(v.get("sample_seconds") or 1.0)
+                for cid, v in self.video_info(content_ids).items()}
+
+    def video_frames(self, content_id: int) -> list[dict[str, Any]]:
+        """The kept frames of a video in time order: frame, seconds, quality, pdq, derivative."""
+        rows = self.conn.execute(
+            "SELECT s.frame, s.seconds, s.quality, s.value AS pdq, d.name AS derivative"
+            " FROM signals s LEFT JOIN derivatives d ON d.content_id = s.content_id"
+            " AND d.frame = s.frame WHERE s.content_id = ? AND s.signal = 'pdq'"
+            " ORDER BY s.frame", (content_id,))
+        return [dict(r) for r in rows]
+
+    def video_derivative(self, content_id: int, frame: int) -> str | None:
+        row = self.conn.execute("SELECT name FROM derivatives WHERE content_id=? AND frame=?",
+                                (content_id, frame)).fetchone()
+        return str(row[0]) if row else None
+
+    # -- frame scores -----------------------------------------------------------------------
+    def frames_to_classify(self, content_ids: Sequence[int]) -> dict[int, list[tuple[int, float |
+                                                                                     None, str]]]:
+        """video -> [(frame, seconds, derivative)] of its kept frames with a small copy."""
+        out: dict[int, list[tuple[int, float | None, str]]] = {}
+        for chunk, q in in_chunks(sorted({int(c) for c in content_ids})):
+            for r in self.conn.execute(
+                    f"SELECT d.content_id, d.frame, d.seconds, d.name FROM derivatives d"
+                    f" JOIN contents c ON c.id = d.content_id WHERE d.content_id IN ({q})"
+                    f" AND d.frame >= 0 AND {is_video('c')} ORDER BY d.content_id, d.frame",
+                    chunk):
+                out.setdefault(int(r[0]), []).append((int(r[1]), r[2], str(r[3])))
+        return out
+
+    def record_frame_scores(self, model: str, rows: Iterable[tuple[int, int, float | None,
+                                                                   float]],
+                            weights_sha256: str | None = None) -> None:
+        """rows: (content_id, frame, seconds, score), replacing earlier scores of that model."""
+        now = now_iso()
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT INTO frame_classifications(content_id, model, frame, seconds, score,"
+                " weights_sha256, created_at) VALUES (?,?,?,?,?,?,?)"
+                " ON CONFLICT(content_id, model, frame) DO UPDATE SET score=excluded.score,"
+                " seconds=excluded.seconds, weights_sha256=excluded.weights_sha256,"
+                " created_at=excluded.created_at",
+                [(cid, model, fr, sec, float(sc), weights_sha256, now)
+                 for cid, fr, sec, sc in rows])
+
+    def frame_scores(self, content_ids: Sequence[int]) -> dict[int, dict[str, list[tuple[
+            int, float | None, float]]]]:
+        """video -> model -> [(frame, seconds, score)], highest score first."""
+        out: dict[int, dict[str, list[tuple[int, float | None, float]]]] = {}
+        for chunk, q in in_chunks(sorted({int(c) for c in content_ids})):
+            for r in self.conn.execute(
+                    f"SELECT content_id, model, frame, seconds, score FROM frame_classifications"
+                    f" WHERE content_id IN ({q}) ORDER BY content_id, model, score DESC, frame",
+                    chunk):
+                out.setdefault(int(r[0]), {}).setdefault(r[1], []).append(
+                    (int(r[2]), r[3], float(r[4])))
+        return out
+
+    # -- listings -----------------------------------------------------------------------------
+    def iter_files(self, device_id: int) -> Iterator[dict[str, Any]]:
+        """The rows before, with a video's probe appended (VIDEO_FIELDS) and, for a match made
+        by one of its frames, that frame's time (`seconds`)."""
+        info: dict[int, dict[str, Any]] = {}
+        seconds: dict[tuple[int, int], float | None] = {}
+        for r in self.conn.execute(
+                f"SELECT c.id, c.media_extra FROM contents c WHERE {is_video('c')} AND c.id IN"
+                " (SELECT content_id FROM files WHERE device_id=?)", (device_id,)):
+            info[int(r[0])] = _extra(r[1])
+        if info:
+            for r in self.conn.execute(
+                    "SELECT s.content_id, s.frame, s.seconds FROM signals s WHERE s.signal='pdq'"
+                    " AND s.content_id IN (SELECT content_id FROM files WHERE device_id=?)"
+                    " AND s.seconds IS NOT NULL", (device_id,)):
+                seconds[(int(r[0]), int(r[1]))] = r[2]
+        for row in super().iter_files(device_id):  # type: ignore[misc]
+            extra = info.get(row.get("content_id") or -1)
+            for k in VIDEO_FIELDS:
+                row[k] = extra.get(k) if extra is not None else None
+            if extra is not None:
+                for m in row.get("matches") or []:
+                    if m.get("frame") is not None:
+                        m["seconds"] = seconds.get((row["content_id"], m["frame"]))
+            yield row
+
+    def device_summary(self, device_id: int) -> dict[str, Any]:
+        summary = super().device_summary(device_id)  # type: ignore[misc]
+        summary.update(self.video_counts(device_id))
+        return summary
+
+    def video_counts(self, device_id: int) -> dict[str, Any]:
+        """Videos apart from pictures: files, unique videos, their total duration."""
+        row = self.conn.execute(
+            f"SELECT COUNT(*), COUNT(DISTINCT f.content_id) FROM files f"
+            f" JOIN contents c ON c.id = f.content_id WHERE f.device_id=? AND {is_video('c')}",
+            (device_id,)).fetchone()
+        total = 0.0
+        for (extra,) in self.conn.execute(
+                f"SELECT c.media_extra FROM contents c WHERE {is_video('c')} AND c.id IN"
+                " (SELECT content_id FROM files WHERE device_id=?)", (device_id,)):
+            total += float(_extra(extra).get("duration") or 0.0)
+        return {"video_files": int(row[0]), "unique_videos": int(row[1]),
+                "video_seconds": round(total, 1)}
+
+
+def _extra(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
