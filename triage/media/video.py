@@ -32,6 +32,7 @@ import io
 import math
 import os
 import pickle
+import re
 import resource
 import select
 import signal
@@ -247,28 +248,53 @@ def examine_video(media: MediaInput, limits: Limits, settings: VideoSettings,
     """Probe, sample and hash one video, reporting through `emit`; ends with ("done", ...)."""
     import av
 
+    # FFmpeg's own messages while probing name what it refused (a frame size it will not
+    # allocate), which its API then only reports as 0x0.
+    av.logging.set_level(av.logging.ERROR)
     try:
-        container = av.open(media.open(), mode="r", metadata_errors="ignore")
+        with av.logging.Capture() as logs:
+            container = av.open(media.open(), mode="r", metadata_errors="ignore")
     except Exception as exc:  # noqa: BLE001 - truncated, damaged, not a container after all
         emit(("done", "corrupt", f"cannot open the {media.ftype.name} container:"
               f" {_short(exc)}"))
         return
+    finally:
+        av.logging.set_level(av.logging.PANIC)
     with container:
         if not container.streams.video:
             info = MediaInfo("video", 0, 0, 0, extra=_probe_extra(container, None, 0.0))
             emit(("info", info))
-            kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
+            if not container.streams:
+                emit(("done", "corrupt", "the container holds no stream at all (zero"
+                      " duration): nothing to examine"))
+                return
+            kinds = ", ".join(sorted({s.type for s in container.streams}))
             emit(("done", "ok", f"no video stream (streams: {kinds}); nothing to hash"))
             return
         stream = container.streams.video[0]
         cc = stream.codec_context
-        width, height = int(cc.width or 0), int(cc.height or 0)
+        if cc is None:
+            emit(("info", MediaInfo("video", 0, 0, 0, extra=_probe_extra(container, None,
+                                                                          0.0))))
+            emit(("done", "unsupported", "the video stream's codec is not known to this FFmpeg"
+                  " build (no decoder); hashed, not decoded"))
+            return
+        width = int(getattr(stream, "width", 0) or cc.width or 0)
+        height = int(getattr(stream, "height", 0) or cc.height or 0)
         duration = _duration(container, stream)
         extra = _probe_extra(container, stream, duration)
         info = MediaInfo("video", width, height, _frame_count(stream, duration), extra=extra)
         emit(("info", info))
         if width <= 0 or height <= 0:
-            emit(("done", "corrupt", f"the video stream declares {width}x{height} pixels"))
+            refused = next((m for _, _, m in logs if "Picture size" in m), None)
+            size = re.search(r"(\d+)x(\d+)", refused or "")
+            if size:
+                w, h = int(size.group(1)), int(size.group(2))
+                emit(("done", "too_large",
+                      f"header declares {w}x{h} = {w * h / 1e6:.0f} Mpx frames, beyond what the"
+                      " decoder allocates (possible decompression bomb); not decoded"))
+            else:
+                emit(("done", "corrupt", f"the video stream declares {width}x{height} pixels"))
             return
         if width * height > limits.max_pixels:
             emit(("done", "too_large",
@@ -356,6 +382,7 @@ class _Sampler:
         self.kept: list[tuple[Feature, Image.Image]] = []
         self.frames_seen: set[int] = set()
         self.decode_errors = 0
+        self.packets = 0
         self.capped_at: float | None = None
         self.rotation = _rotation(stream)  # the header's tag; a display matrix wins
         self.rotation_seen = False
@@ -380,6 +407,7 @@ class _Sampler:
             for packet in self.container.demux(self.stream):
                 if packet.size == 0:
                     continue
+                self.packets += 1
                 if self.start is None and packet.pts is not None:
                     self.start = packet.pts
                 if packet.is_keyframe and gop:
@@ -486,6 +514,9 @@ class _Sampler:
         return self.last_sample + self.interval > end - half
 
     def _sample(self, frame: Any, t: float, regular: bool = True) -> None:
+        if self.settings.max_frames and len(self.kept) >= self.settings.max_frames:
+            self.capped_at = t  # one more frame is due: the cap stops the walk here
+            return
         if regular:
             self.last_sample = t
         self.last_any = t
@@ -517,8 +548,6 @@ class _Sampler:
         jpeg = _jpeg(small) if self.want_derivatives else None
         self.kept.append((feature, small))
         self.emit(("frame", feature, jpeg))
-        if self.settings.max_frames and len(self.kept) >= self.settings.max_frames:
-            self.capped_at = t
 
     def _finish(self, status: str, reason: str | None) -> None:
         n = len(self.kept)
@@ -531,7 +560,8 @@ class _Sampler:
         covered = self.last_sample
         if status == "ok" and not n:
             status = "corrupt"
-            reason = "no frame of the video stream could be decoded"
+            reason = ("the video stream holds no frame (zero duration): nothing to hash"
+                      if not self.packets else "no frame of the video stream could be decoded")
         elif status == "corrupt" and n:
             reason = f"{reason}; frames up to {timestamp(covered)} were hashed"
         elif self.capped_at is not None:
