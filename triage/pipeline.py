@@ -205,7 +205,8 @@ class Pipeline:
     def workload(self, device_id: int) -> dict[str, Any]:
         """Queue entries, the unseen pictures they stand for, review hours left."""
         queue = self.open_queue(device_id)
-        return figures(queue.count(), queue.unseen(), self.priority)
+        return figures(queue.count(), queue.unseen(), self.priority,
+                       self.store.queue_video_seconds(device_id))
 
     def queue(self, device: str) -> list[QueueItem]:
         """The device's recorded queue, in rank order."""

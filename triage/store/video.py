@@ -77,6 +77,65 @@ class VideoStore(CoreStore):
                                 (content_id, frame)).fetchone()
         return str(row[0]) if row else None
 
+    # -- the queue ----------------------------------------------------------------------------
+    def unseen_videos(self, device_id: int, content_ids: Sequence[int] | None = None
+                      ) -> list[dict[str, Any]]:
+        """Each unique unseen video of a device (the queue's unseen rule, as for pictures), as
+        `unseen_pictures` gives a picture, with `kind` 'video', its `duration` and `frames`
+        (its kept frames' PDQ of quality >= 50, what copies are clustered by)."""
+        unseen = self._unseen_clause("c")  # type: ignore[attr-defined]
+        sql = (f"SELECT c.id AS content_id, c.sha256, c.derivative, c.width, c.height,"
+               f" c.media_extra, f.path FROM files f JOIN contents c ON c.id = f.content_id"
+               f" WHERE f.device_id = ? AND {is_video('c')} AND {unseen}")
+        args: list[Any] = [device_id]
+        rows: list[Any] = []
+        if content_ids is None:
+            rows = self.conn.execute(sql + " ORDER BY c.id, f.path", args).fetchall()
+        else:
+            for chunk, q in in_chunks(sorted({int(c) for c in content_ids})):
+                rows += self.conn.execute(sql + f" AND c.id IN ({q}) ORDER BY c.id, f.path",
+                                          [*args, *chunk]).fetchall()
+        out: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            d = out.get(r["content_id"])
+            if d is None:
+                extra = _extra(r["media_extra"])
+                d = {"content_id": r["content_id"], "sha256": r["sha256"],
+                     "derivative": r["derivative"], "width": r["width"], "height": r["height"],
+                     "pdq": None, "pdq_quality": None, "phash": None, "exif_make": None,
+                     "exif_model": None, "exif_datetime_original": None, "kind": "video",
+                     "duration": extra.get("duration"), "paths": []}
+                out[r["content_id"]] = d
+            d["paths"].append(r["path"])
+        if out:
+            frames = self.signal_values(sorted(out), "pdq")  # type: ignore[attr-defined]
+            for cid, d in out.items():
+                d["frames"] = tuple(sorted({v.value for v in frames.get(cid, [])
+                                            if (v.quality or 0) >= 50}))
+        return list(out.values())
+
+    def video_matches(self, content_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """Near matches (alert lists) of videos: method, distance, frame and its time, list,
+        category; closest first."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        for chunk, q in in_chunks(sorted({int(c) for c in content_ids})):
+            for r in self.conn.execute(
+                    f"SELECT m.content_id, m.method, m.distance, m.frame, m.category,"
+                    f" h.name AS hashset, s.seconds FROM matches m"
+                    f" JOIN hashsets h ON h.id = m.hashset_id"
+                    f" LEFT JOIN signals s ON s.content_id = m.content_id AND s.signal = 'pdq'"
+                    f" AND s.frame = m.frame"
+                    f" WHERE m.near = 1 AND h.kind = 'alert' AND m.content_id IN ({q})"
+                    f" ORDER BY m.content_id, m.distance", chunk):
+                out.setdefault(int(r["content_id"]), []).append(dict(r))
+        return out
+
+    def queue_video_seconds(self, device_id: int) -> list[float]:
+        """The duration of each video entry of the device's recorded queue."""
+        return [float(_extra(r[0]).get("duration") or 0.0) for r in self.conn.execute(
+            f"SELECT c.media_extra FROM queue_entries e JOIN contents c ON c.id = e.content_id"
+            f" WHERE e.device_id = ? AND {is_video('c')}", (device_id,))]
+
     # -- frame scores -----------------------------------------------------------------------
     def frames_to_classify(self, content_ids: Sequence[int]) -> dict[int, list[tuple[int, float |
                                                                                      None, str]]]:
