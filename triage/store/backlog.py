@@ -236,7 +236,7 @@ class BacklogStore(CoreStore):
         join = "LEFT JOIN users u ON u.id=e.user_id" if has_users else ""
         rows = self.conn.execute(
             f"SELECT {who} AS reviewer, COUNT(*) AS views,"
-            f" SUM(CASE WHEN e.mode='revealed' THEN 1 ELSE 0 END) AS revealed,"
+            f" SUM(CASE WHEN e.mode IN ('revealed','video') THEN 1 ELSE 0 END) AS revealed,"
             f" COALESCE(SUM(e.seconds), 0) AS seconds, MIN(e.started_at) AS first,"
             f" MAX(e.ended_at) AS last FROM exposure e {join} WHERE e.device_id=?"
             f" GROUP BY e.user_id ORDER BY reviewer", (device_id,))

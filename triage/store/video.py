@@ -21,6 +21,11 @@ VIDEO = Domain(
     "video",
     (
         """
+        -- Which frame of a video a 'video' exposure interval showed (CLIP_FRAME: playback).
+        CREATE TABLE exposure_frames (
+            exposure_id INTEGER PRIMARY KEY,
+            frame INTEGER NOT NULL
+        );
         CREATE TABLE frame_classifications (
             content_id INTEGER NOT NULL REFERENCES contents(id),
             model TEXT NOT NULL,
@@ -71,6 +76,12 @@ class VideoStore(CoreStore):
             " AND d.frame = s.frame WHERE s.content_id = ? AND s.signal = 'pdq'"
             " ORDER BY s.frame", (content_id,))
         return [dict(r) for r in rows]
+
+    def content_paths(self, device_id: int, content_id: int) -> list[str]:
+        """Every path holding this content on the device, sorted."""
+        return [str(r[0]) for r in self.conn.execute(
+            "SELECT path FROM files WHERE device_id=? AND content_id=? ORDER BY path",
+            (device_id, content_id))]
 
     def video_derivative(self, content_id: int, frame: int) -> str | None:
         row = self.conn.execute("SELECT name FROM derivatives WHERE content_id=? AND frame=?",
@@ -176,6 +187,40 @@ class VideoStore(CoreStore):
                     chunk):
                 out.setdefault(int(r[0]), {}).setdefault(r[1], []).append(
                     (int(r[2]), r[3], float(r[4])))
+        return out
+
+    # -- exposure ---------------------------------------------------------------------------
+    def record_exposure_frame(self, exposure_id: int, frame: int) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO exposure_frames(exposure_id, frame) VALUES (?, ?)",
+                      (exposure_id, frame))
+
+    def exposure_totals(self, user_id: int, since: str | None, per: str,
+                        weights: dict[str, float], blurred_weight: float
+                        ) -> list[dict[str, Any]]:
+        """The review store's totals (video time is direct viewing, severity-weighted like a
+        picture's), with what the video mode was made of: frames revealed, playback seconds."""
+        from datetime import datetime, timedelta
+
+        out = super().exposure_totals(user_id, since, per, weights,  # type: ignore[misc]
+                                      blurred_weight)
+        by_key = {p["period"]: p for p in out}
+        for p in out:
+            p["video_frames_revealed"], p["video_playback_seconds"] = 0, 0.0
+        for r in self.conn.execute(
+                "SELECT e.started_at, e.seconds, x.frame FROM exposure e JOIN exposure_frames x"
+                " ON x.exposure_id = e.id WHERE e.user_id=? AND e.started_at>=?"
+                " AND e.mode='video'", (user_id, since or "")):
+            start = datetime.fromisoformat(r[0])
+            key = (start.date().isoformat() if per == "day" else
+                   (start.date() - timedelta(days=start.weekday())).isoformat())
+            p = by_key.get(key)
+            if p is None:
+                continue
+            if int(r[2]) >= 0:
+                p["video_frames_revealed"] += 1
+            else:
+                p["video_playback_seconds"] = round(p["video_playback_seconds"] + float(r[1]), 1)
         return out
 
     # -- listings -----------------------------------------------------------------------------

@@ -219,6 +219,8 @@ def item(label: str, content_id: int) -> Any:
         if first is None:
             return redirect(url_for("review.grid", label=label))
         return redirect(url_for("review.item", label=label, content_id=first))
+    if entry.kind == "video":  # a video entry has its own view (triage.web.video)
+        return redirect(url_for("video.item", label=label, content_id=content_id))
     holder = claim(device["id"], content_id, user["id"])
     if holder["user_id"] != user["id"]:
         following = (queue.next_free(user["id"], now_text(), after=entry)
@@ -259,6 +261,8 @@ def media(content_id: int, variant: str) -> Any:
     if content is None or not content["derivative"]:
         abort(404)
     interval = None
+    if variant == "revealed" and s.video_info([content_id]):
+        abort(404)  # a contact sheet holds many frames: they are revealed one by one only
     if variant == "revealed":
         interval = open_intervals().revealed(user["id"], content_id)
         refused = (refused_by_welfare(user["id"]) or interval is None
