@@ -179,3 +179,21 @@ def test_vics_list_of_known_videos_and_export_with_mime_type(
 def test_reencoded_copy_frames_stay_close(ingested: Cli) -> None:
     rows = files(ingested, "PHONE")
     assert hamming(rows["DCIM/a.mp4"]["pdq"], rows["Download/a-copy.mkv"]["pdq"]) <= 16
+
+
+def test_device_report_counts_videos_apart_with_durations(tmp_path: Path, ingested: Cli
+                                                          ) -> None:
+    rep = json.loads(ingested("report", "--device", "PHONE", "--json").output)
+    v = rep["videos"]
+    assert v["unique"] == 7 and v["files"] == 7 and rep["unique_images"] == 0
+    assert v["seconds"] == pytest.approx(38, abs=1)
+    durations = {x["path"]: x["duration"] for x in v["list"]}
+    assert durations["Download/long-gop.mp4"] == pytest.approx(8.0, abs=0.1)
+    assert v["list"][0]["path"] == "Download/long-gop.mp4"  # longest first
+    html = tmp_path / "report.html"
+    ingested("report", "--device", "PHONE", "--html", str(html))
+    text = html.read_text()
+    assert "7 unique videos in 7 files" in text and "Download/long-gop.mp4" in text
+    assert "0:08" in text
+    people = ingested("report", "--device", "PHONE").output
+    assert "7 unique in 7 files" in people and "00:08" in people

@@ -249,6 +249,22 @@ class VideoStore(CoreStore):
                         m["seconds"] = seconds.get((row["content_id"], m["frame"]))
             yield row
 
+    def report_videos(self, device_id: int) -> list[dict[str, Any]]:
+        """One row per unique video of the device: a path holding it, duration, size, codec,
+        frames hashed, status, and how many files hold it; longest first."""
+        out = []
+        for r in self.conn.execute(
+                f"SELECT c.id, MIN(f.path) AS path, COUNT(*) AS copies, c.size, c.width,"
+                f" c.height, c.media_extra, MIN(f.status) AS status FROM files f"
+                f" JOIN contents c ON c.id = f.content_id WHERE f.device_id=? AND"
+                f" {is_video('c')} GROUP BY c.id", (device_id,)):
+            extra = _extra(r["media_extra"])
+            out.append({"content_id": int(r["id"]), "path": r["path"], "copies": r["copies"],
+                        "size": r["size"], "width": r["width"], "height": r["height"],
+                        "duration": extra.get("duration"), "codec": extra.get("codec"),
+                        "frames_hashed": extra.get("frames_hashed"), "status": r["status"]})
+        return sorted(out, key=lambda v: (-(v["duration"] or 0), v["path"]))
+
     def device_summary(self, device_id: int) -> dict[str, Any]:
         summary = super().device_summary(device_id)  # type: ignore[misc]
         summary.update(self.video_counts(device_id))
