@@ -3,7 +3,6 @@ and vPDQ lists written in Meta's layout from them."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,25 +10,10 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from triage.cli.main import cli
-from triage.demo.video import encode, reencode
-from triage.media.video import frame_pdq
+from triage.demo.video import encode, every_frame_vpdq, reencode
 from triage.workspace import Workspace, init_workspace
 
 __all__ = ["encode", "reencode", "every_frame_vpdq", "Cli", "files"]
-
-
-def every_frame_vpdq(data: bytes) -> str:
-    """The video's vPDQ file as Meta's `vpdq-hash-video` writes it: every frame, full size."""
-    import av
-
-    lines = []
-    with av.open(io.BytesIO(data)) as c:
-        s = c.streams.video[0]
-        rate = float(s.average_rate)
-        for i, frame in enumerate(c.decode(s)):
-            pdq, q = frame_pdq(frame)
-            lines.append(f"{i},{q},{pdq},{i / rate:.3f}")
-    return "\n".join(lines) + "\n"
 
 
 class Cli:

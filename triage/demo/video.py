@@ -170,6 +170,23 @@ def reencode(data: bytes, *, width: int | None = None, height: int | None = None
     return buf.getvalue()
 
 
+def every_frame_vpdq(data: bytes) -> str:
+    """The video's vPDQ file as Meta's `vpdq-hash-video` writes it: every frame, full size
+    (frame,quality,pdq,seconds)."""
+    import av
+
+    from triage.media.video import frame_pdq
+
+    lines = []
+    with av.open(io.BytesIO(data)) as c:
+        s = c.streams.video[0]
+        rate = float(s.average_rate)
+        for i, frame in enumerate(c.decode(s)):
+            pdq, q = frame_pdq(frame)
+            lines.append(f"{i},{q},{pdq},{i / rate:.3f}")
+    return "\n".join(lines) + "\n"
+
+
 def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
