@@ -22,9 +22,17 @@ def seconds_per_item(cfg: Mapping[str, Any] | None = None) -> float:
     return float(effective_config(cfg)["workload"]["seconds_per_item"])
 
 
-def hours_for(entries: int, cfg: Mapping[str, Any] | None = None) -> float:
-    """Review hours for `entries` queue entries (unrounded)."""
-    return entries * seconds_per_item(cfg) / 3600
+def hours_for(entries: int, cfg: Mapping[str, Any] | None = None,
+              video_seconds: Sequence[float] = ()) -> float:
+    """Review hours for `entries` queue entries (unrounded); `video_seconds`: the duration of
+    each video entry among them (counted by its minutes, see `figures`)."""
+    if not video_seconds:
+        return entries * seconds_per_item(cfg) / 3600
+    from triage.queue.video import review_seconds
+
+    eff = effective_config(cfg)
+    return (max(0, entries - len(video_seconds)) * seconds_per_item(eff)
+            + sum(review_seconds(d, eff) for d in video_seconds)) / 3600
 
 
 def figures(entries: int, unseen: int, cfg: Mapping[str, Any] | None = None,

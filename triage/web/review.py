@@ -51,9 +51,10 @@ def device_queue(device_id: int) -> QueueView:
     return pipeline().open_queue(device_id, per_request=per_request)
 
 
-def hours_left(remaining: int) -> float:
-    """Remaining review time: queue entries x seconds per entry (`triage.queue.workload`)."""
-    return hours_for(remaining, pipeline().priority)
+def hours_left(remaining: int, video_seconds: Any = ()) -> float:
+    """Remaining review time: queue entries x seconds per entry, a video entry by its minutes
+    (`triage.queue.workload`)."""
+    return hours_for(remaining, pipeline().priority, video_seconds)
 
 
 def progress(device_id: int, queue: QueueView | None = None) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def progress(device_id: int, queue: QueueView | None = None) -> dict[str, Any]:
     counts = store().decision_counts(device_id)
     remaining = queue.count()
     return {"decided": sum(counts.values()), "by_category": counts, "remaining": remaining,
-            "hours_left": round(hours_left(remaining), 2)}
+            "hours_left": round(hours_left(remaining, store().queue_video_seconds(device_id)), 2)}
 
 
 # -- claims -------------------------------------------------------------------------------
