@@ -185,7 +185,7 @@ def test_a_ten_hour_video_is_covered_whole_and_flagged(rows: dict[str, dict]) ->
     r = rows["ten-hours.mkv"]
     assert r["duration"] == pytest.approx(35941, abs=2)
     assert r["status"] == "partial" and "sampled every 59.9 s" in r["reason"], r["reason"]
-    assert 550 <= r["frames_hashed"] <= 600  # [video] max_frames
+    assert 550 <= r["frames_hashed"] <= 600  # [video] max_kept_frames
 
 
 def test_a_video_over_the_memory_limit_is_examined_from_its_reference(rows: dict[str, dict]

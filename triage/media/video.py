@@ -4,7 +4,7 @@ What one examination yields (`triage.media.base.MediaOutcome`):
 - the probe: duration, codec, frame size, rotation, frame rate, audio present (MediaInfo.extra);
 - the vPDQ records of the kept frames as `pdq` signal values (frame number, quality, time):
   keyframes and about one frame a second (`[video] sample_seconds`), a frame within
-  `prune_distance` bits of the last kept one dropped (vPDQ's pruning), at most `max_frames`
+  `prune_distance` bits of the last kept one dropped (vPDQ's pruning), at most `max_kept_frames`
   kept (a longer video is sampled more sparsely so the whole of it is covered, and says so);
 - a small upright JPEG of each kept frame (the classifier and the timeline read them), a contact
   sheet of them (the representative the grid shows, blurred) and a small clip of the sampled
@@ -68,7 +68,7 @@ class VideoSettings:
     """How a video is sampled (`config/ingest.toml [video]`, carried in `Limits.video`)."""
 
     sample_seconds: float = 1.0
-    max_frames: int = 600
+    max_kept_frames: int = 600
     prune_distance: int = 4
     clip: bool = True
     # A sampled frame below this PDQ quality (dark, flat) is useless for matching: the next
@@ -80,7 +80,7 @@ class VideoSettings:
     def from_config(cls, cfg: dict[str, Any]) -> "VideoSettings":
         d = cls()
         return cls(float(cfg.get("sample_seconds", d.sample_seconds)),
-                   int(cfg.get("max_frames", d.max_frames)),
+                   int(cfg.get("max_kept_frames", d.max_kept_frames)),
                    int(cfg.get("prune_distance", d.prune_distance)),
                    bool(cfg.get("clip", d.clip)), int(cfg.get("min_quality", d.min_quality)))
 
@@ -372,9 +372,9 @@ class _Sampler:
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate) if rate else 0.0
         interval = max(0.05, settings.sample_seconds)
-        self.widened = bool(duration and settings.max_frames > 0
-                            and duration / interval > settings.max_frames)
-        self.interval = duration / settings.max_frames if self.widened else interval
+        self.widened = bool(duration and settings.max_kept_frames > 0
+                            and duration / interval > settings.max_kept_frames)
+        self.interval = duration / settings.max_kept_frames if self.widened else interval
         self.last_sample: float | None = None  # time of the last sampled (hashed) frame
         self.last_kept: str | None = None
         self.retry_from: float | None = None  # a low-quality sample: look again until then
@@ -518,7 +518,7 @@ class _Sampler:
         return self.last_sample + self.interval > end - half
 
     def _sample(self, frame: Any, t: float, regular: bool = True) -> None:
-        if self.settings.max_frames and len(self.kept) >= self.settings.max_frames:
+        if self.settings.max_kept_frames and len(self.kept) >= self.settings.max_kept_frames:
             self.capped_at = t  # one more frame is due: the cap stops the walk here
             return
         if regular:
@@ -570,7 +570,7 @@ class _Sampler:
             reason = f"{reason}; frames up to {timestamp(covered)} were hashed"
         elif self.capped_at is not None:
             status = "partial"
-            reason = (f"{n} frames kept ([video] max_frames); the video after"
+            reason = (f"{n} frames kept ([video] max_kept_frames); the video after"
                       f" {timestamp(self.capped_at)} of {timestamp(self.duration)} was not"
                       " examined")
         elif status == "ok" and self.duration and covered is not None and \
@@ -583,7 +583,7 @@ class _Sampler:
             status = "partial"
             reason = (f"{timestamp(self.duration)} long: sampled every {self.interval:.1f} s"
                       f" (not {self.settings.sample_seconds:g} s) to stay within [video]"
-                      f" max_frames = {self.settings.max_frames}")
+                      f" max_kept_frames = {self.settings.max_kept_frames}")
         elif status == "ok" and self.decode_errors:
             reason = f"{self.decode_errors} damaged packets skipped"
         self.emit(("done", status, reason))
