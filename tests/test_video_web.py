@@ -235,6 +235,13 @@ def test_a_decision_in_the_video_view_covers_its_copies(lab: VideoLab) -> None:
     a = lab.ids["DCIM/a.mp4"]
     r = c.post("/api/decide", json={"device_id": lab.device, "content_id": a, "category": "B",
                                     "cluster": True})
+    assert r.status_code == 409 and r.get_json()["reveal_required"]  # not seen yet
+    e = c.post("/api/exposure/start", json={"mode": "video", "device_id": lab.device,
+                                           "content_id": a, "frame": 30}).get_json()
+    assert c.get(f"/video/{a}/frame/30/revealed?e={e['id']}").status_code == 200
+    c.post("/api/exposure/stop", json={"id": e["id"]})
+    r = c.post("/api/decide", json={"device_id": lab.device, "content_id": a, "category": "B",
+                                    "cluster": True})
     assert r.status_code == 200, r.get_json()
     store = lab.ws.open_store()
     try:

@@ -100,9 +100,13 @@ class Limits:
     # Inflating more than this many bytes per compressed byte read (plus streams.ALLOWANCE)
     # marks a member, of any size, as a decompression bomb; measured while reading.
     max_compression_ratio: int = 1000
-    # A media handler that isolates its work (video) stops a file after this many seconds;
-    # what it found by then is kept and the file is flagged.
-    max_file_seconds: float = 300.0
+    # Keys to unlock encrypted volumes of a disk image: ((volume label, key), ...) from
+    # `triage ingest --unlock p3=KEY`. Held in memory only (never stored, never shown).
+    unlock: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # A media handler that isolates its work (video) stops a file after this many seconds,
+    # keeping what it found and flagging the file, before the worker's own time limit
+    # (config/ingest.toml [limits] file_seconds) would record it as `timeout`: 80 % of it.
+    media_seconds: float = 240.0
     # How videos are sampled (`triage.media.video.VideoSettings`, config/ingest.toml [video]);
     # None: the defaults.
     video: Any = None
@@ -156,6 +160,9 @@ class Entry:
     final: FileResult | None = None  # nothing more to do (link, loop, encrypted member, ...)
     override: tuple[str, str] | None = None  # status+reason applied after processing if ok
     depth: int = 0  # archive nesting depth of this entry
+    # Where the item sits in a disk image's file system (partition, file system, inode,
+    # deleted, created, ...): carried to the item's row (triage.store.disk).
+    origin: dict[str, Any] | None = None
 
     @property
     def extension(self) -> str:

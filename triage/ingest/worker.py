@@ -8,15 +8,12 @@ returns a FileResult and writes the handler's derivatives into the workspace's d
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import tempfile
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from triage.evidence.filetypes import HEAD_BYTES, extension_mismatch, identify
 from triage.signals.crypto import digest_bytes
@@ -36,10 +33,6 @@ class WorkerConfig:
     # Fault injection for the crash-isolation test: a worker handed a path ending with this
     # dies as a segfaulting native decoder would. Set only from TRIAGE_FAULT_CRASH_ON.
     crash_on: str | None = None
-    # Fault injection for the time-limit test: a media handler given a path ending with this
-    # reads through a stream that never returns, as a hung native decoder would (streaming
-    # handlers only). Set only from TRIAGE_FAULT_HANG_ON.
-    hang_on: str | None = None
 
 
 _config: WorkerConfig | None = None
@@ -103,8 +96,6 @@ def examine_media(entry: Entry, result: FileResult, media: MediaInput) -> FileRe
     handler = handler_for(media.ftype.kind)
     if handler is None:
         return result
-    if handler[1].streams and _config.hang_on and entry.path.endswith(_config.hang_on):
-        media = MediaInput(media.ftype, media.size, opener=_Stalled)
     cached = _decoded.get(result.sha256)
     if cached is None:
         outcome = handler[1].examine(media, _config.limits,
@@ -120,23 +111,6 @@ def examine_media(entry: Entry, result: FileResult, media: MediaInput) -> FileRe
     result.signals += outcome.signals
     result.derivatives = list(saved)
     return result
-
-
-class _Stalled(io.RawIOBase):
-    """A stream whose every read blocks (fault injection: a decoder that hangs)."""
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        return 0
-
-    def readinto(self, b: Any) -> int:
-        while True:
-            time.sleep(3600)
 
 
 def derivative_name(sha256: str, frame: int = 0) -> str:
@@ -157,9 +131,13 @@ def _save_derivative(sha256: str, frame: int, jpeg: bytes) -> str:
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as f:
-            f.write(jpeg)
-        os.replace(tmp, target)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(jpeg)
+            os.replace(tmp, target)
+        except BaseException:  # a full disk: no half file is left behind
+            os.unlink(tmp)
+            raise
     return name
 
 

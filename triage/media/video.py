@@ -22,7 +22,8 @@ sampling costs one keyframe decode per second of video.
 Why in a child process: a hostile or damaged file can make a native decoder hang or take all
 memory. The examination runs in a forked child with an address-space limit; it streams what it
 finds (probe, each frame, the sheet) back through a pipe, so when the per-file time limit
-(`[limits] max_file_seconds`) kills it, what it had found is kept and the file says where it
+(`Limits.media_seconds`: 80 % of `[limits] file_seconds`, before the worker's own limit would
+record the file as `timeout`) kills it, what it had found is kept and the file says where it
 stopped. A crash is an outcome too, never a lost file.
 """
 
@@ -104,7 +105,7 @@ class VideoHandler:
         settings = limits.video if isinstance(limits.video, VideoSettings) else VideoSettings()
         return run_limited(lambda emit: examine_video(media, limits, settings,
                                                       want_derivatives, emit),
-                           limits.max_file_seconds, limits.max_decode_bytes)
+                           limits.media_seconds, limits.max_decode_bytes)
 
 
 VIDEO = VideoHandler()
@@ -219,8 +220,8 @@ def run_limited(work: Callable[[Emit], None], seconds: float, memory_bytes: int
              if got.signals else "; no frame was hashed")
     if timed_out:
         status = "partial" if got.signals else "corrupt"
-        return got.outcome(status, f"the decoder did not finish within {seconds:g} s (per-file"
-                           f" time limit, [limits] max_file_seconds){where}")
+        return got.outcome(status, f"the decoder did not finish within {seconds:g} s (80 % of the"
+                           f" per-file time limit, [limits] file_seconds){where}")
     if got.done is None:
         sig = os.WTERMSIG(wstatus) if os.WIFSIGNALED(wstatus) else None
         status = "partial" if got.signals else "corrupt"

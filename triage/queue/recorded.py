@@ -97,7 +97,7 @@ def _rows(built: Sequence[tuple[QueueItem, list[Picture]]]
     for item, members in built:
         entry_rows.append({k: getattr(item, k) for k in (
             "content_id", "score", "reasons", "cluster_size", "category", "path", "sha256",
-            "derivative")})
+            "derivative", "kind")})
         member_rows += [_member_row(m, item.content_id) for m in members]
     return entry_rows, member_rows
 
@@ -318,12 +318,11 @@ class RecordedQueue:
 
     def _items(self, rows: Sequence[dict[str, Any]]) -> list[QueueItem]:
         members = self.store.queue_members(self.device_id, [r["content_id"] for r in rows])
-        videos = self.store.video_info([r["content_id"] for r in rows])
         return [QueueItem(content_id=r["content_id"], sha256=r["sha256"], path=r["path"],
                           derivative=r["derivative"], score=r["score"], reasons=r["reasons"],
                           cluster_size=r["cluster_size"],
                           member_content_ids=members[r["content_id"]], category=r["category"],
-                          kind="video" if r["content_id"] in videos else "image")
+                          kind=r.get("kind") or "image")
                 for r in rows]
 
 

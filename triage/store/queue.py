@@ -102,6 +102,7 @@ QUEUE = Domain(
         # frames' PDQ (JSON list) and duration, so that re-encoded copies are clustered again
         # from the member rows alone after a decision.
         """
+        ALTER TABLE queue_entries ADD COLUMN kind TEXT;
         ALTER TABLE queue_members ADD COLUMN kind TEXT;
         ALTER TABLE queue_members ADD COLUMN frames TEXT;
         ALTER TABLE queue_members ADD COLUMN duration REAL;
@@ -110,7 +111,7 @@ QUEUE = Domain(
 )
 
 ENTRY_FIELDS = ("content_id", "score", "reasons", "cluster_size", "category", "path", "sha256",
-                "derivative")
+                "derivative", "kind")
 MEMBER_FIELDS = ("content_id", "entry_id", "score", "parts", "near_category", "path", "sha256",
                  "derivative", "pdq", "pdq_quality", "phash", "kind", "frames", "duration")
 
@@ -125,6 +126,7 @@ def _entry(row: Any) -> dict[str, Any]:
     d = dict(row)
     d["reasons"] = json.loads(d["reasons"])
     d.pop("device_id", None)
+    d["kind"] = d.get("kind") or "image"  # rows recorded before videos were queued
     return d
 
 
@@ -202,10 +204,10 @@ class QueueStore(ReviewStore):
     def _insert_entries(self, device_id: int, entries: Iterable[dict[str, Any]]) -> None:
         self.conn.executemany(
             "INSERT INTO queue_entries(device_id, content_id, score, reasons, cluster_size,"
-            " category, path, sha256, derivative) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " category, path, sha256, derivative, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(device_id, e["content_id"], e["score"], json.dumps(e["reasons"]),
-              e["cluster_size"], e["category"], e["path"], e["sha256"], e["derivative"])
-             for e in entries])
+              e["cluster_size"], e["category"], e["path"], e["sha256"], e["derivative"],
+              e.get("kind") or "image") for e in entries])
 
     def _insert_members(self, device_id: int, members: Iterable[dict[str, Any]]) -> None:
         self.conn.executemany(

@@ -23,6 +23,7 @@ from triage.signals.vpdq import timestamp
 from triage.web.auth import current_user, login_required
 from triage.web.context import now, now_text, store
 from triage.web.exposure import known_refusal, open_intervals, refused_by_welfare
+from triage.web.gates import record_reveal
 from triage.web.review import (REVIEW_ROLES, _derivative_path, _device_for, _page_context,
                                claim, device_queue, display_settings, progress)
 
@@ -111,6 +112,9 @@ def _send(content_id: int, frame: int, variant: str, mimetype: str) -> Any:
                                 "sha256": content["sha256"], "frame": frame,
                                 "variant": variant}, __version__, now_text())
     if interval is not None:
+        # Seen in this session: a category may now be given (the reveal-before-category rule,
+        # config/review.toml), as for a picture whose unblurred copy was sent.
+        record_reveal(user["id"], content_id)
         # A frame is charged as a picture (until its re-blur time); a clip by its length: the
         # whole of it was sent, so it can all be watched.
         seconds = float(d["reveal_seconds"])
