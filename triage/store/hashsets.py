@@ -304,9 +304,9 @@ class HashsetStore(CoreStore):
         conn = self._open_list(hashset_id)
         try:
             for chunk, q in in_chunks(digests):
-                yield from conn.execute(
-                    f"SELECT {algo}, category_raw FROM entries WHERE {algo} IN ({q})", chunk
-                )
+                for r in conn.execute(
+                        f"SELECT {algo}, category_raw FROM entries WHERE {algo} IN ({q})", chunk):
+                    yield r[0], r[1]  # plain tuples, as promised (not the driver's rows)
         finally:
             conn.close()
 

@@ -134,8 +134,13 @@ class ReviewStore(CoreStore):
     def require_user(self, name: str) -> dict[str, Any]:
         user = self.user_by_name(name)
         if user is None:
-            raise StoreError(f"no user {name!r} (add one with `triage users add`)")
+            raise StoreError(f"no user {name!r} ({self._known_users()}"
+                             "; add one with `triage users add`)")
         return user
+
+    def _known_users(self) -> str:
+        known = [r[0] for r in self.conn.execute("SELECT name FROM users ORDER BY name LIMIT 11")]
+        return f"known: {', '.join(known[:10])}" if known else "none yet"
 
     def users(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
@@ -227,7 +232,10 @@ class ReviewStore(CoreStore):
     def case_by_reference(self, reference: str) -> dict[str, Any]:
         row = self.conn.execute("SELECT * FROM cases WHERE reference=?", (reference,)).fetchone()
         if row is None:
-            raise StoreError(f"no case {reference!r} in this workspace")
+            known = [r[0] for r in self.conn.execute(
+                "SELECT reference FROM cases ORDER BY reference LIMIT 11")]
+            hint = f" (known: {', '.join(known[:10])})" if known else " (none yet)"
+            raise StoreError(f"no case {reference!r} in this workspace{hint}")
         return dict(row)
 
     def assign_case(self, case_id: int, user_id: int) -> bool:

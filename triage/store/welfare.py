@@ -80,7 +80,10 @@ class WelfareStore(CoreStore):
         row = self.conn.execute("SELECT id, name, role, active, created_at FROM users"
                                 " WHERE name=?", (name,)).fetchone()
         if row is None:
-            raise StoreError(f"no user {name!r} in this workspace")
+            known = [r[0] for r in self.conn.execute(
+                "SELECT name FROM users ORDER BY name LIMIT 11")]
+            hint = f" (known: {', '.join(known[:10])})" if known else " (none yet)"
+            raise StoreError(f"no user {name!r} in this workspace{hint}")
         return dict(row)
 
     def welfare_person_by_id(self, user_id: int) -> dict[str, Any] | None:
