@@ -94,7 +94,7 @@ class VideoStore(CoreStore):
         """Each unique unseen video of a device (the queue's unseen rule, as for pictures), as
         `unseen_pictures` gives a picture, with `kind` 'video', its `duration` and `frames`
         (its kept frames' PDQ of quality >= 50, what copies are clustered by)."""
-        unseen = self._unseen_clause("c")  # type: ignore[attr-defined]
+        unseen = self._unseen_clause("c", "f.device_id")  # type: ignore[attr-defined]
         sql = (f"SELECT c.id AS content_id, c.sha256, c.derivative, c.width, c.height,"
                f" c.media_extra, f.path FROM files f JOIN contents c ON c.id = f.content_id"
                f" WHERE f.device_id = ? AND {is_video('c')} AND {unseen}")
