@@ -13,9 +13,10 @@ reference, not skipped).
 from __future__ import annotations
 
 import io
+import shutil
 import struct
-import time
 import subprocess
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -110,10 +111,12 @@ def _patch_avi(data: bytes, size: int | None = None, fourcc: bytes | None = None
 
 
 def _no_stream() -> bytes:
-    out = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                          "color=c=black:s=64x48:d=1", "-frames:v", "0", "-f", "mp4",
-                          "-movflags", "frag_keyframe", "pipe:1"], capture_output=True)
-    if out.returncode != 0 or not out.stdout:  # ffmpeg refuses: write the empty file ourselves
+    out = None
+    if shutil.which("ffmpeg"):  # Debian's ffmpeg where installed; PyAV's own encoder otherwise
+        out = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                              "color=c=black:s=64x48:d=1", "-frames:v", "0", "-f", "mp4",
+                              "-movflags", "frag_keyframe", "pipe:1"], capture_output=True)
+    if out is None or out.returncode != 0 or not out.stdout:  # write the empty file ourselves
         import av
 
         buf = io.BytesIO()
