@@ -7,14 +7,10 @@ for the review flow."""
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from pathlib import Path
 
 import pytest
 
-from tests.test_web_browser import ARGS, CHROMIUM, _missing
+from tests.browser_kit import chromium, serving, sign_in
 from tests.video_kit import encode, reencode
 from tests.web_support import PASSWORD
 from triage.accounts import hash_password
@@ -148,28 +144,14 @@ def test_the_welfare_gate_applies_before_any_frame_or_clip(lab: VideoLab,
 # -- the review flow in Chromium -------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        _missing(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def served(lab: VideoLab):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, create_app(lab.ws), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(create_app(lab.ws)) as base:
+        yield base
 
 
 def test_video_review_flow_in_the_browser(browser, served: str, lab: VideoLab) -> None:
@@ -177,11 +159,7 @@ def test_video_review_flow_in_the_browser(browser, served: str, lab: VideoLab) -
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base}/login")
-    page.fill("input[name=name]", "rev1")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    sign_in(page, base)
     page.goto(f"{base}/review/PHONE")
     b = lab.ids["Movies/b.mp4"]
     tile = page.locator(f'.tile[data-cid="{b}"]')

@@ -15,7 +15,6 @@ picture list, or a frame of a known video, are the PDQ matcher's findings (metho
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 

@@ -48,7 +48,6 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from triage.evidence.base import Limits
-from triage.evidence.filetypes import FileType
 from triage.media.base import DerivativeImage, MediaInput, MediaOutcome
 from triage.records import CLIP_FRAME, SHEET_FRAME, MediaInfo, SignalValue
 from triage.signals.pdq_luma import pdq_from_luma, pdq_from_rgb
