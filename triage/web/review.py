@@ -386,22 +386,34 @@ def media(content_id: int, variant: str) -> Any:
             s.audit_event("web:image", {"user": user["name"], "content_id": content_id,
                                         "variant": variant}, __version__, now_text(), "refused")
             abort(403)
-    path = _derivative_path(content["derivative"])
-    if path is None:
-        abort(404)
+    data = derivative_bytes(content["derivative"], variant)
     d = display_settings()
-    if variant == "blurred":
-        data = safe_thumbnail(path, int(d["thumb_max"]), float(d["blur_px"]) / 2,
-                              bool(d["greyscale"]))
-    else:
-        data = path.read_bytes()
     s.audit_event("web:image", {"user": user["name"], "content_id": content_id,
                                 "sha256": content["sha256"], "variant": variant},
                   __version__, now_text())
     if interval is not None:
         s.charge_delivery(interval[0], user["id"], now(), float(d["reveal_seconds"]))
         record_reveal(user["id"], content_id)
-    resp = Response(data, mimetype="image/jpeg")
+    return uncached(data, "image/jpeg")
+
+
+def derivative_bytes(relative: str, variant: str) -> bytes:
+    """A small copy's bytes as the variant asks: 'blurred' is the safe thumbnail (blurred,
+    greyscale, small, per the lab's display settings), anything else the copy itself. 404 for
+    a name outside the derivative folder or a missing file."""
+    path = _derivative_path(relative)
+    if path is None:
+        abort(404)
+    if variant == "blurred":
+        d = display_settings()
+        return safe_thumbnail(path, int(d["thumb_max"]), float(d["blur_px"]) / 2,
+                              bool(d["greyscale"]))
+    return path.read_bytes()
+
+
+def uncached(data: bytes, mimetype: str) -> Response:
+    """A picture or clip response no browser or proxy keeps (it may be indecent material)."""
+    resp = Response(data, mimetype=mimetype)
     resp.headers["Cache-Control"] = "no-store, max-age=0"
     resp.headers["Pragma"] = "no-cache"
     return resp

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from triage import __version__
 from triage.records import CLIP_FRAME
-from triage.media.safe import safe_thumbnail
 from triage.signals.vpdq import timestamp
 from triage.web.auth import current_user, login_required
 from triage.web.context import now, now_text, store
 from triage.web.exposure import known_refusal, open_intervals, refused_by_welfare
 from triage.web.gates import record_reveal
-from triage.web.review import (REVIEW_ROLES, _derivative_path, _device_for, _page_context,
-                               claim, device_queue, display_settings, progress)
+from triage.web.review import (REVIEW_ROLES, _device_for, _page_context, claim, derivative_bytes,
+                               device_queue, display_settings, progress, uncached)
 
 bp = Blueprint("video", __name__)
 
@@ -99,15 +98,8 @@ def _send(content_id: int, frame: int, variant: str, mimetype: str) -> Any:
                                         "frame": frame, "variant": variant}, __version__,
                           now_text(), "refused")
             abort(403)
-    path = _derivative_path(name)
-    if path is None:
-        abort(404)
+    data = derivative_bytes(name, variant)
     d = display_settings()
-    if variant == "blurred":
-        data = safe_thumbnail(path, int(d["thumb_max"]), float(d["blur_px"]) / 2,
-                              bool(d["greyscale"]))
-    else:
-        data = path.read_bytes()
     s.audit_event("web:video", {"user": user["name"], "content_id": content_id,
                                 "sha256": content["sha256"], "frame": frame,
                                 "variant": variant}, __version__, now_text())
@@ -122,7 +114,4 @@ def _send(content_id: int, frame: int, variant: str, mimetype: str) -> Any:
             seconds = float((s.video_info([content_id]).get(content_id) or {}).get("duration")
                             or seconds)
         s.charge_delivery(interval[0], user["id"], now(), seconds)
-    resp = Response(data, mimetype=mimetype)
-    resp.headers["Cache-Control"] = "no-store, max-age=0"
-    resp.headers["Pragma"] = "no-cache"
-    return resp
+    return uncached(data, mimetype)
