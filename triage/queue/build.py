@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from triage.signals.pdq_index import PdqIndex, codes_from_hex
+from triage.queue.groups import Groups
 from triage.queue.priority import Scored, in_cache, priority_config, score_picture, with_cluster
 from triage.queue.video import score_video, video_groups
 from triage.store import Store
@@ -171,20 +172,11 @@ def recorded_alerts(store: Store, cfg: dict[str, Any]) -> AlertSource:
 def clusters(items: Sequence[dict[str, Any]], cfg: dict[str, Any]) -> list[list[int]]:
     """Groups of indexes into `items` that are near-identical (union of close pairs)."""
     ccfg = cfg.get("cluster", {})
-    n = len(items)
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    groups = Groups(len(items))
 
     def union(idx: list[int], pairs: Sequence[tuple[int, int]]) -> None:
         for a, b in pairs:
-            ra, rb = find(idx[a]), find(idx[b])
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
+            groups.join(idx[a], idx[b])
 
     min_q = int(ccfg.get("min_pdq_quality", 50))
     good = [i for i, it in enumerate(items) if it.get("pdq") and (it.get("pdq_quality") or 0) >= min_q]
@@ -199,10 +191,7 @@ def clusters(items: Sequence[dict[str, Any]], cfg: dict[str, Any]) -> list[list[
     if rest:
         union(rest, _close_pairs(_codes([items[i]["phash"] for i in rest]),
                                  int(ccfg.get("phash_distance", 4))))
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
-    return list(groups.values())
+    return groups.groups()
 
 
 def pdq_close_pairs(hexes: Sequence[str], limit: int) -> list[tuple[int, int]]:

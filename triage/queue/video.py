@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from triage.queue.groups import Groups
 from triage.queue.priority import Scored, _finish, score_picture
 from triage.signals.vpdq import Comparable, Settings, codes, is_match, timestamp
 
@@ -74,26 +75,15 @@ def video_groups(items: Sequence[Any], settings: Settings | None = None) -> list
     match each other by the vPDQ rule (union of matching pairs)."""
     settings = settings or Settings()
     n = len(items)
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    groups = Groups(n)
     comps = [Comparable(codes(list(it.frames))) for it in items]
     for a in range(n):
         for b in range(a + 1, n):
-            if find(a) == find(b) or not len(comps[a]) or not len(comps[b]):
+            if groups.same(a, b) or not len(comps[a]) or not len(comps[b]):
                 continue
             if is_match(comps[a], comps[b], settings)[0]:
-                ra, rb = find(a), find(b)
-                parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
-    return list(groups.values())
+                groups.join(a, b)
+    return groups.groups()
 
 
 def near_videos(back: Sequence[Any], stored: Sequence[Any],
