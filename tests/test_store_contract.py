@@ -31,9 +31,10 @@ from tests.store_contract_support import (BACKENDS, NOT_COVERED, PUBLIC, Backend
 from triage.categories import UNCATEGORISED, severity_rank
 from triage.match.lists.entries import ListFormatError
 from triage.pipeline import Pipeline
-from triage.records import Derivative, MediaInfo, SignalValue
+from triage.records import CLIP_FRAME, SHEET_FRAME, Derivative, MediaInfo, SignalValue
 from triage.store import StoreError
 from triage.store.browse import Browse, with_hash_ids
+from triage.store.hashsets import EntryBlock
 from triage.store.ingest import FILE_FIELDS
 from triage.workspace import Workspace
 
@@ -1466,3 +1467,130 @@ def test_backends_are_chosen_by_name():
     assert selected_backends({"TRIAGE_STORE_BACKEND": " sqlite , "}) == ["sqlite"]
     with pytest.raises(ValueError, match="known: sqlite"):
         selected_backends({"TRIAGE_STORE_BACKEND": "sqlite,oracle"})
+
+
+# -- videos ----------------------------------------------------------------------------------
+def _video_result(path: str, seed: str, duration: float = 10.0, **kw: Any) -> Any:
+    """A video as the video handler records one: its probe, three kept frames (one of low
+    quality), their small copies, the contact sheet and the playback clip."""
+    extra = {"container": "mov,mp4,m4a,3gp,3g2,mj2", "audio": True, "duration": duration,
+             "codec": "h264", "fps": 30.0, "rotation": 90, "frames_hashed": 3,
+             "sample_seconds": 1.0}
+    media = MediaInfo("video", 1280, 720, frames=int(duration * 30), extra=extra)
+    signals = [SignalValue("pdq", "11" * 32, 90, 0, 0.0),
+               SignalValue("pdq", "22" * 32, 40, 30, 1.0),
+               SignalValue("pdq", "33" * 32, 80, 60, 2.0)]
+    derivatives = [Derivative(SHEET_FRAME, f"{seed}/sheet.jpg"),
+                   Derivative(CLIP_FRAME, f"{seed}/clip.webm"),
+                   Derivative(0, f"{seed}/0.jpg", 0.0), Derivative(30, f"{seed}/30.jpg", 1.0),
+                   Derivative(60, f"{seed}/60.jpg", 2.0)]
+    return file_result(path, None, size=5000, detected_type="mp4", media_kind="video",
+                       ext_mismatch=False, media=media, signals=signals,
+                       derivatives=derivatives, **_digest(seed), **kw)
+
+
+@covers("record_files", "video_info", "video_sample_seconds", "video_frames", "video_derivative",
+        "content_paths", "frames_to_classify", "iter_files", "report_videos", "video_counts",
+        "device_summary")
+def test_a_video_reads_back_as_recorded(ws: Ctx):
+    s, scene = ws.store, ws.scene
+    v = _video_result("DCIM/v.mp4", "vid")
+    dev, _ = record_exhibit(s, scene.case, "CONTRACT-VID", [
+        v, replace(v, path="Sent/v.mp4"), _video_result("DCIM/long.mp4", "long", 600.0),
+        _picture_result("DCIM/p.jpg", "vid-pic")])
+    rows = {r["path"]: r for r in s.iter_files(dev)}
+    cid, long_id, pic = (rows[p]["content_id"] for p in ("DCIM/v.mp4", "DCIM/long.mp4",
+                                                         "DCIM/p.jpg"))
+    info = s.video_info([cid, long_id, pic, 10**9])
+    assert set(info) == {cid, long_id}  # a picture is no video
+    assert (info[cid]["duration"], info[cid]["codec"], info[cid]["fps"], info[cid]["rotation"],
+            info[cid]["audio"], info[cid]["width"], info[cid]["height"],
+            info[cid]["frames"]) == (10.0, "h264", 30.0, 90, True, 1280, 720, 300)
+    assert s.video_sample_seconds([cid, pic]) == {cid: 1.0}
+    frames = s.video_frames(cid)
+    assert [(f["frame"], f["seconds"], f["quality"], f["derivative"]) for f in frames] == [
+        (0, 0.0, 90, "vid/0.jpg"), (30, 1.0, 40, "vid/30.jpg"), (60, 2.0, 80, "vid/60.jpg")]
+    assert s.video_frames(pic)[0]["frame"] == 0 and s.video_frames(10**9) == []
+    assert s.video_derivative(cid, 30) == "vid/30.jpg"
+    assert s.video_derivative(cid, SHEET_FRAME) == "vid/sheet.jpg"
+    assert s.video_derivative(cid, CLIP_FRAME) == "vid/clip.webm"
+    assert s.video_derivative(cid, 7) is None
+    assert s.content_paths(dev, cid) == ["DCIM/v.mp4", "Sent/v.mp4"]
+    assert s.content_paths(scene.device_id, cid) == []
+    assert s.frames_to_classify([cid, pic]) == {cid: [(0, 0.0, "vid/0.jpg"),
+                                                      (30, 1.0, "vid/30.jpg"),
+                                                      (60, 2.0, "vid/60.jpg")]}
+    got = rows["DCIM/v.mp4"]
+    assert (got["duration"], got["codec"], got["fps"], got["rotation"], got["audio"],
+            got["frames_hashed"], got["media_kind"]) == (10.0, "h264", 30.0, 90, True, 3, "video")
+    assert rows["DCIM/p.jpg"]["duration"] is None and rows["DCIM/p.jpg"]["frames_hashed"] is None
+    assert [(r["path"], r["copies"], r["duration"], r["codec"], r["frames_hashed"], r["status"])
+            for r in s.report_videos(dev)] == [("DCIM/long.mp4", 1, 600.0, "h264", 3, "ok"),
+                                               ("DCIM/v.mp4", 2, 10.0, "h264", 3, "ok")]
+    counts = {"video_files": 3, "unique_videos": 2, "video_seconds": 610.0}
+    assert s.video_counts(dev) == counts
+    summary = s.device_summary(dev)
+    assert {k: summary[k] for k in counts} == counts
+    assert (summary["image_files"], summary["unique_images"]) == (1, 1)
+    assert s.video_counts(scene.device_id)["video_files"] == 0
+    assert s.report_videos(scene.device_id) == []
+
+
+@covers("unseen_videos", "decide", "undo_last_decision", "write_hashset", "entry_signal_values",
+        "replace_matches", "video_matches", "queue_video_seconds", "record_frame_scores",
+        "frame_scores", "start_exposure", "extend_exposure", "record_exposure_frame",
+        "exposure_totals")
+def test_videos_in_the_queue_with_their_matches_scores_and_exposure(ws: Ctx):
+    s, scene = ws.store, ws.scene
+    t = team(s, scene)
+    dev, _ = record_exhibit(s, scene.case, "CONTRACT-VQ", [
+        _video_result("a.mp4", "va"), _video_result("b.mp4", "vb", 30.0),
+        _video_result("copy/b.mp4", "vb", 30.0)])
+    rows = {r["path"]: r["content_id"] for r in s.iter_files(dev)}
+    a, b = rows["a.mp4"], rows["b.mp4"]
+    unseen = {v["content_id"]: v for v in s.unseen_videos(dev)}
+    assert set(unseen) == {a, b}
+    assert (unseen[b]["kind"], unseen[b]["duration"], unseen[b]["paths"]) == (
+        "video", 30.0, ["b.mp4", "copy/b.mp4"])
+    assert unseen[a]["frames"] == ("11" * 32, "33" * 32)  # frames of quality >= 50 only
+    assert [v["content_id"] for v in s.unseen_videos(dev, [b, 10**9])] == [b]
+    # A known video's frames, as a vPDQ list holds them.
+    block = EntryBlock(1, values={"name": ["known.mp4"], "category_raw": ["A"]})
+    block.signals = [(0, "pdq", 0, bytes.fromhex("11" * 32), 100, 0.0),
+                     (0, "pdq", 1, bytes.fromhex("44" * 32), 90, 1.0)]
+    hs, _ = s.write_hashset("contract-vpdq", "alert", "vpdq", "uk", "/known.txt", "s", [block])
+    (entry,) = s.iter_list_entries("contract-vpdq")
+    assert s.entry_signal_values(hs["id"], [entry["id"], 10**9]) == {
+        entry["id"]: [(0, "11" * 32, 100, 0.0), (1, "44" * 32, 90, 1.0)]}
+    assert s.entry_signal_values(hs["id"], [entry["id"]], "phash") == {}
+    s.replace_matches([a], [hs["id"]], [(a, hs["id"], "vpdq", 3, 1, "A", "A", 60)])
+    got = s.video_matches([a, b])
+    assert set(got) == {a}
+    (m,) = got[a]
+    assert (m["method"], m["distance"], m["frame"], m["seconds"], m["hashset"], m["category"]) == (
+        "vpdq", 3, 60, 2.0, "contract-vpdq", "A")
+    # A near match leaves a video in the queue; a decision takes it (and its copy) out.
+    s.decide(dev, b, t.reviewer["id"], "uk", "C", at(1))
+    assert [v["content_id"] for v in s.unseen_videos(dev)] == [a]
+    ws.pipeline().record_queue(dev, "contract")
+    assert s.queue_video_seconds(dev) == [10.0]
+    s.undo_last_decision(dev, t.reviewer["id"], at(2))
+    assert {v["content_id"] for v in s.unseen_videos(dev)} == {a, b}
+    assert s.queue_video_seconds(scene.device_id) == []
+    # Frame scores: one row per model and frame, the latest kept, highest first.
+    s.record_frame_scores("m1", [(a, 0, 0.0, 0.2), (a, 60, 2.0, 0.9)], "w1")
+    s.record_frame_scores("m1", [(a, 0, 0.0, 0.95)], "w2")
+    s.record_frame_scores("m2", [(a, 30, 1.0, 0.1)])
+    assert s.frame_scores([a, b]) == {a: {"m1": [(0, 0.0, 0.95), (60, 2.0, 0.9)],
+                                          "m2": [(30, 1.0, 0.1)]}}
+    # Exposure in video mode: a revealed frame and seconds of playback, apart.
+    u = t.reviewer["id"]
+    e1 = s.start_exposure(u, a, dev, "video", at(10))
+    s.record_exposure_frame(e1, 30)
+    assert s.extend_exposure(e1, u, at(14)) == 4.0
+    e2 = s.start_exposure(u, a, dev, "video", at(20))
+    s.record_exposure_frame(e2, CLIP_FRAME)
+    assert s.extend_exposure(e2, u, at(26)) == 6.0
+    (day,) = s.exposure_totals(u, at(-1), "day", {"A": 3.0, UNCATEGORISED: 1.0}, 0.5)
+    assert (day["video_frames_revealed"], day["video_playback_seconds"]) == (1, 6.0)
+    assert day["revealed_seconds"] == 10.0

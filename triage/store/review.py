@@ -88,6 +88,14 @@ REVIEW = Domain(
 )
 
 ROLES = ("reviewer", "lead", "backlog", "admin")
+# Exposure modes that are direct viewing: an unblurred picture, or a video's frame or playback
+# (mode 'video', issue 13). Everything else ('blurred') is indirect. The one definition: the
+# welfare rules, totals and reports count these as revealed time.
+DIRECT_MODES = ("revealed", "video")
+
+
+def is_direct(mode: str) -> bool:
+    return mode in DIRECT_MODES
 
 
 def iso_ms(moment: datetime) -> str:
@@ -508,7 +516,7 @@ class ReviewStore(CoreStore):
                 return None
             # The next picture is on screen: earlier charges end now (never before they began).
             earlier = c.execute(
-                "SELECT id, started_at FROM exposure WHERE user_id=? AND mode='revealed'"
+                "SELECT id, started_at FROM exposure WHERE user_id=? AND mode IN ('revealed','video')"
                 " AND charged_until>? AND id<>?", (user_id, stamp, exposure_id)).fetchall()
             for other in earlier:
                 c.execute("UPDATE exposure SET charged_until=? WHERE id=?",
@@ -556,7 +564,7 @@ class ReviewStore(CoreStore):
                 "period": key, "per": per, "revealed_seconds": 0.0, "items_revealed": 0,
                 "blurred_seconds": 0.0, "weighted_units": 0.0, "revealed_by_severity": {}})
             secs = float(r["seconds"])
-            if r["mode"] == "revealed":
+            if is_direct(r["mode"]):
                 p["revealed_seconds"] += secs
                 sev = p["revealed_by_severity"]
                 sev[r["severity"]] = sev.get(r["severity"], 0.0) + secs

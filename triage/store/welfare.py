@@ -128,8 +128,8 @@ class WelfareStore(CoreStore):
                                 device_id: int | None = None) -> int:
         """A finished interval written in one go: for simulations (demo, tests) and imports of
         exposure measured elsewhere. Live review writes through the review domain."""
-        if mode not in ("revealed", "blurred"):
-            raise StoreError(f"mode must be 'revealed' or 'blurred', not {mode!r}")
+        if mode not in ("revealed", "blurred", "video"):
+            raise StoreError(f"mode must be 'revealed', 'blurred' or 'video', not {mode!r}")
         seconds = (_parse(ended_at) - _parse(started_at)).total_seconds()
         if seconds < 0:
             raise StoreError("an exposure interval cannot end before it starts")
