@@ -39,10 +39,10 @@ from triage.evidence.filetypes import FileType
 from triage.media.base import DerivativeImage, MediaInput, MediaOutcome
 from triage.records import MediaInfo, SignalValue
 from triage.signals import signals_for
-from triage.signals.base import Picture
+from triage.signals.base import SMALL_SIZE, Picture
 
 DRAFT_SIZE = 1024
-DERIVATIVE_SIZE = 512
+DERIVATIVE_SIZE = SMALL_SIZE
 
 _PIL_FORMATS = {
     "jpeg": ["JPEG", "MPO"], "png": ["PNG"], "gif": ["GIF"], "bmp": ["BMP", "DIB"],
@@ -217,19 +217,14 @@ def _examine_frame(frame: Image.Image, index: int, ftype: FileType, limits: Limi
     if want_derivatives:
         if orientation is None:
             orientation = _exif_fields(frame).get("_orientation", 1)
-        outcome.derivatives.append(DerivativeImage(index, _derivative(rgb, orientation)))
+        outcome.derivatives.append(DerivativeImage(index, _derivative(picture, orientation)))
     return None
 
 
-def _derivative(rgb: Image.Image, orientation: int) -> bytes:
-    """A small upright copy for the classifier and the review pages (never the evidence)."""
-    scale = DERIVATIVE_SIZE / max(rgb.size)
-    small = rgb
-    if scale < 1:  # resize straight from the decode: thumbnail() would copy it whole first
-        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-        # reducing_gap=1: box-average by the largest whole factor first (an area resample, no
-        # aliasing), then a short bilinear step: half the time of gap 2 on a 2000 px draft.
-        small = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=1.0)
+def _derivative(picture: Picture, orientation: int) -> bytes:
+    """A small upright copy for the classifier and the review pages (never the evidence): the
+    picture's small copy (`Picture.small`, which pHash and dHash read too), turned upright."""
+    small = picture.small
     if orientation in _ORIENTATION:
         small = small.transpose(_ORIENTATION[orientation])
     buf = io.BytesIO()
