@@ -22,6 +22,7 @@ Never commit the output; it is cached under `--cache` and rebuilt when the recip
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import shutil
@@ -43,10 +44,18 @@ MIN_QUALITY = 70
 SOURCE_EXTS = {".jpg", ".jpeg", ".png", ".webp"}
 
 
-def distinct_photos(photos: Path) -> list[Path]:
-    """The photos of `photos` that are not near-copies of one kept before (sorted by name)."""
+def distinct_photos(photos: Path, cache: Path | None = None) -> list[Path]:
+    """The photos of `photos` that are not near-copies of one kept before (sorted by name);
+    remembered in `cache` for the same folder listing."""
+    listing = sorted((p.name, p.stat().st_size) for p in photos.iterdir()
+                     if p.suffix.lower() in SOURCE_EXTS)
+    memo = cache / f"distinct-r{RECIPE}.json" if cache else None
+    if memo and memo.exists():
+        saved = json.loads(memo.read_text())
+        if saved["folder"] == str(photos.resolve()) and saved["listing"] == listing:
+            return [photos / n for n in saved["kept"]]
     kept: list[tuple[Path, int]] = []
-    for path in sorted(p for p in photos.iterdir() if p.suffix.lower() in SOURCE_EXTS):
+    for path in [photos / name for name, _ in listing]:
         try:
             with Image.open(path) as im:
                 value, quality = pdq_hex(im.convert("RGB"))
@@ -57,6 +66,10 @@ def distinct_photos(photos: Path) -> list[Path]:
             continue
         if all((code ^ other).bit_count() > DISTINCT_BITS for _, other in kept):
             kept.append((path, code))
+    if memo:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(json.dumps({"folder": str(photos.resolve()), "listing": listing,
+                                    "kept": [p.name for p, _ in kept]}))
     return [p for p, _ in kept]
 
 
@@ -96,7 +109,7 @@ def _make_one(job: tuple[str, str, int, int]) -> list[str]:
 
 def phone_set(photos: Path, cache: Path, count: int, workers: int | None = None) -> Path:
     """A folder of about `count` phone-size JPEGs made from `photos` (cached; see above)."""
-    sources = distinct_photos(photos)
+    sources = distinct_photos(photos, cache)
     if not sources:
         raise SystemExit(f"no usable photos in {photos} (run ../shared/tools/"
                          "fetch-benign-photos first)")
@@ -122,6 +135,11 @@ def phone_set(photos: Path, cache: Path, count: int, workers: int | None = None)
     shutil.rmtree(set_dir, ignore_errors=True)
     os.replace(tmp_dir, set_dir)
     return set_dir
+
+
+def one_pass(photos: Path, cache: Path) -> Path:
+    """The set holding each distinct photo once at each size (no variants)."""
+    return phone_set(photos, cache, len(distinct_photos(photos, cache)) * len(SIZES))
 
 
 def describe(folder: Path) -> str:
