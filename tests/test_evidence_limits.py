@@ -3,6 +3,7 @@ after the walk, paths longer than PATH_MAX) neither hang nor hide anything."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
@@ -186,10 +187,13 @@ def test_archives_too_large_to_hold_inside_a_compressed_stream(tmp_path, workspa
     src = write(tmp_path / "in", "outer.tgz", make_tar({"in.tar": inner_tar, "in.zip": inner_zip},
                                                        "w:gz"))
     store = workspace.open_store()
-    report = ingest(store, src, "C1", "D1", IngestOptions(
-        workers=0, progress=False, limits=Limits(in_memory_bytes=1 << 20)))
+    try:
+        report = ingest(store, src, "C1", "D1", IngestOptions(
+            workers=0, progress=False, limits=Limits(in_memory_bytes=1 << 20)))
+        rows = rows_of(store)
+    finally:
+        store.close()
     assert report.state == "completed"
-    rows = rows_of(store)
     assert rows["outer.tgz!/in.tar!/deep.jpg"]["status"] == "ok"
     assert rows["outer.tgz!/in.tar!/0.bin"]["sha256"] == hashlib.sha256(filler["0.bin"]).hexdigest()
     big_zip = rows["outer.tgz!/in.zip"]
@@ -206,6 +210,9 @@ def test_trees_deeper_than_the_descriptors_kept_open_are_walked_without_leaking(
     for depth in range(1, 7):
         write(src, "/".join(f"d{i}" for i in range(depth)) + f"/f{depth}.jpg", jpeg(depth))
     write(src, "d0/side/s.jpg", jpeg(20))
+    # A connection some earlier test left open is freed only by the cycle collector (sqlite3's
+    # statement cache refers back to its connection): collect now, not in the middle of this.
+    gc.collect()
     open_before = len(os.listdir("/proc/self/fd"))
     store = workspace.open_store()
     ingest(store, src, "C1", "D1", IngestOptions(workers=0, progress=False))

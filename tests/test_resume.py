@@ -65,30 +65,44 @@ def reference(source, tmp_path_factory) -> list[dict]:
     return rows_of(ws)
 
 
+def start_paused(args: list[str], point: str, flag: Path, **env: str) -> subprocess.Popen:
+    """Start a command that stops at fault point POINT (see triage.faults) and wait until it is
+    there: whatever the machine's speed, the signal the test sends lands at that point."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True,
+                            env={**os.environ, "TRIAGE_FAULT_PAUSE": point,
+                                 "TRIAGE_FAULT_PAUSE_FLAG": str(flag), **env})
+    wait_for_flag(proc, flag)
+    return proc
+
+
+def wait_for_flag(proc: subprocess.Popen, flag: Path) -> None:
+    while not flag.exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"exited {proc.returncode} before its fault point:\n{out!r}\n{err!r}")
+        time.sleep(0.02)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_interrupted_ingest_resumes_to_identical_results(source, reference, tmp_path, sig):
     ws = init_workspace(tmp_path / "ws").root
     args = triage_cmd(ws, "ingest", str(source), "--case", "C", "--device", "D", "--workers", "2")
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while recorded(ws) < 20 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, "ingest finished before it could be interrupted"
-    partial = recorded(ws)
+    proc = start_paused(args, "ingest.recorded:20", tmp_path / "paused")
+    partial = recorded(ws)  # the run waits at its fault point: this count holds still
     if sig == signal.SIGKILL:
         os.killpg(proc.pid, signal.SIGKILL)  # the coordinator and its workers, no clean-up
     else:
-        os.kill(proc.pid, signal.SIGINT)  # Ctrl-C: records what finished, then stops
-    proc.wait(timeout=60)
-    if sig == signal.SIGINT:
-        assert proc.returncode == 130
-        assert b"run the same command again" in proc.stdout.read()
-    assert 0 < recorded(ws) < len(reference)
+        os.kill(proc.pid, sig)  # Ctrl-C or kill: records what finished, then stops
+    out, err = proc.communicate(timeout=120)
+    if sig != signal.SIGKILL:
+        assert proc.returncode == 130, err
+        assert b"interrupted: run the same command again to resume" in err
+        assert b"Traceback" not in err
+    assert 20 <= partial <= recorded(ws) < len(reference)
     done = subprocess.run(args, check=True, capture_output=True, text=True)
     assert "already done" in done.stdout
     assert rows_of(ws) == reference
-    assert partial >= 20
     with sqlite3.connect(ws / "triage.db") as c:
         states = [r[0] for r in c.execute("SELECT state FROM ingest_runs ORDER BY id")]
     assert states == ["interrupted", "completed"]

@@ -44,7 +44,7 @@ def browser():
 def served(tmp_path_factory):
     from werkzeug.serving import make_server
 
-    lab = build_lab(tmp_path_factory.mktemp("browser"))
+    lab = build_lab(tmp_path_factory.mktemp("browser"), reveal_first=True)
     server = make_server("127.0.0.1", 0, create_app(lab.ws), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -123,7 +123,10 @@ def test_review_in_the_browser(browser, served):
     # A near-duplicate cluster asks first; Y applies the category to the whole cluster.
     cluster_tile = page.locator('.tile[data-cluster="2"]')
     members = int(cluster_tile.get_attribute("data-cid"))
-    cluster_tile.focus()
+    cluster_img = cluster_tile.locator("img.media")
+    cluster_tile.click()  # a category needs the picture revealed first
+    page.wait_for_function("el => !el.classList.contains('veiled') && el.complete",
+                           arg=cluster_img.element_handle(), timeout=5000)
     page.keyboard.press("b")
     page.locator("#confirm").wait_for(state="visible")
     page.keyboard.press("y")
@@ -155,7 +158,6 @@ def test_review_in_the_browser(browser, served):
 
 
 def test_known_material_reveals_only_in_the_known_view(browser, served, tmp_path):
-    import hashlib
 
     from click.testing import CliRunner
 

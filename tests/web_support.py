@@ -39,9 +39,14 @@ class Lab:
     dup_paths: tuple[str, str]  # two paths on D1 holding the same bytes
 
 
-def build_lab(tmp_path: Path) -> Lab:
-    """Two cases, one device each; D1 holds an exact duplicate and a resized near-duplicate."""
+def build_lab(tmp_path: Path, *, reveal_first: bool = False) -> Lab:
+    """Two cases, one device each; D1 holds an exact duplicate and a resized near-duplicate.
+
+    `reveal_first`: keep the lab default that a category needs the picture revealed first
+    (config/review.toml [decisions]); off, tests about other things decide by API directly."""
     ws = _ws(tmp_path)
+    if not reveal_first:
+        set_review_config(ws, "reveal_before_category = true", "reveal_before_category = false")
     one = tmp_path / "ev1"
     data = jpeg(101)
     write(one, "DCIM/a.jpg", data)
@@ -69,6 +74,23 @@ def build_lab(tmp_path: Path) -> Lab:
     finally:
         store.close()
     return Lab(ws, d1, d2, ("DCIM/a.jpg", "WhatsApp/Sent/a-copy.jpg"))
+
+
+def set_review_config(ws: Workspace, old: str, new: str) -> None:
+    """Edit one line of the workspace's config/review.toml (the lab's copy)."""
+    path = ws.config_dir / "review.toml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def reveal(client: Any, post: Callable[..., Any], device_id: int, content_id: int) -> None:
+    """Reveal a picture as the page does: open a revealed interval, fetch the unblurred bytes
+    (the server records the reveal for this session), then stop."""
+    r = post("/api/exposure/start", mode="revealed", device_id=device_id, content_id=content_id)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert client.get(f"/media/{content_id}/revealed").status_code == 200
+    post("/api/exposure/stop", id=r.get_json()["id"])
 
 
 def add_exhibit(lab: Lab, folder: Path, case: str, label: str) -> int:

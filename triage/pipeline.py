@@ -27,6 +27,7 @@ from triage.classify.stage import (ClassifyReport, classify_device, select_cards
                                    options_from_config as classify_options)
 from triage.evidence.base import Limits
 from triage.ingest import IngestOptions, IngestReport, ingest
+from triage.ingest.image_verify import VerifyReport, verify_images
 from triage.match.matcher import MatchConfig, MatchReport, after_list_change, match_device
 from triage.match.similar import SimilarReport, record_similar, search_alerts, unchecked_count
 from triage.queue.build import QueueItem
@@ -49,12 +50,15 @@ class DeviceRun:
     classify: ClassifyReport | None = None
     queue: Recorded | None = None
     stopped_at: str | None = None  # the stage that was interrupted
+    verify: VerifyReport | None = None  # --verify-image: disk images against stored hashes
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = self.ingest.as_dict() if self.ingest else {"device": self.device}
         out["match"] = self.match.as_dict() if self.match else None
         if self.classify is not None:
             out["classify"] = self.classify.as_dict()
+        if self.verify is not None:
+            out["verify_image"] = self.verify.as_dict()
         out["state"] = self.state
         return out
 
@@ -67,11 +71,14 @@ class Pipeline:
     _match_config: MatchConfig | None = field(default=None, repr=False)
 
     # -- configuration ------------------------------------------------------------------
-    def ingest_options(self, workers: int | None = None) -> IngestOptions:
-        """Ingest options from `config/ingest.toml`; `workers` overrides (0 = in-process)."""
+    def ingest_options(self, workers: int | None = None,
+                       unlock: tuple[tuple[str, str], ...] = ()) -> IngestOptions:
+        """Ingest options from `config/ingest.toml`; `workers` overrides (0 = in-process);
+        `unlock`: keys for encrypted volumes of disk images (memory only)."""
         cfg = self.workspace.config("ingest")
         lim = cfg.get("limits", {})
         limits = Limits(
+            unlock=unlock,
             in_memory_bytes=int(lim.get("in_memory_mib", Limits.in_memory_bytes >> 20)) << 20,
             max_pixels=int(lim.get("max_pixels", Limits.max_pixels)),
             max_decode_bytes=int(lim.get("max_decode_mib", Limits.max_decode_bytes >> 20)) << 20,
@@ -81,7 +88,10 @@ class Pipeline:
                                               Limits.max_compression_ratio)),
         )
         opts = IngestOptions(limits=limits, progress=self.progress,
-                             derivative_dir=str(self.workspace.derivative_dir))
+                             derivative_dir=str(self.workspace.derivative_dir),
+                             file_seconds=float(lim.get("file_seconds", IngestOptions.file_seconds)),
+                             slowest_read_mib_s=float(lim.get("slowest_read_mib_s",
+                                                              IngestOptions.slowest_read_mib_s)))
         configured = workers if workers is not None else int(
             cfg.get("ingest", {}).get("workers", 0))
         if configured > 0 or workers == 0:
@@ -107,14 +117,23 @@ class Pipeline:
 
     # -- stages -------------------------------------------------------------------------
     def ingest(self, source: Path, case: str, device: str,
-               workers: int | None = None) -> IngestReport:
+               workers: int | None = None,
+               unlock: tuple[tuple[str, str], ...] = ()) -> IngestReport:
         """Ingest SOURCE into DEVICE. Its recorded queue no longer holds from here: a reader
         meanwhile builds one from what is ingested so far, and the chain records it at the end."""
         self._forget_queue(device)
         try:
-            return ingest(self.store, source, case, device, self.ingest_options(workers))
+            return ingest(self.store, source, case, device,
+                          self.ingest_options(workers, unlock))
         finally:
             self._forget_queue(device)
+
+    def verify_images(self, source: Path, device: str) -> VerifyReport:
+        """`--verify-image`: the disk images of SOURCE checked against their stored hashes."""
+        dev = self.store.device(device)
+        source_id = self.store.source_id(dev["id"], str(source.absolute()))
+        return verify_images(self.store, dev["id"], source_id, self.ingest_options().limits,
+                             self.progress)
 
     def _forget_queue(self, device: str) -> None:
         try:
@@ -210,15 +229,22 @@ class Pipeline:
 
     # -- the chain ----------------------------------------------------------------------
     def process(self, source: Path, case: str, device: str, *, workers: int | None = None,
-                classify: bool | None = None) -> DeviceRun:
+                classify: bool | None = None, unlock: tuple[tuple[str, str], ...] = (),
+                verify_image: bool = False) -> DeviceRun:
         """Ingest SOURCE as DEVICE of CASE, match it, classify it (unless `classify` is False or
         `[classify] on_ingest` says no). A model problem never fails the stages before it: the
         classify report names it and `triage classify` can be run once it is fixed."""
         run = DeviceRun(device, "interrupted")
-        run.ingest = self.ingest(source, case, device, workers)
+        run.ingest = self.ingest(source, case, device, workers, unlock)
         if run.ingest.state != "completed":
             run.stopped_at = "ingest"
             return run
+        if verify_image:
+            try:
+                run.verify = self.verify_images(source, device)
+            except KeyboardInterrupt:
+                run.stopped_at = "verify"
+                return run
         run.match = self.match(device, record=False)
         on = self.priority.get("classify", {}).get("on_ingest", True)
         if on if classify is None else classify:

@@ -16,6 +16,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from triage import interrupts
+
 
 def show_progress(progress: bool | None) -> bool:
     """`None` means "on a terminal only"; True/False is what the user said."""
@@ -27,18 +29,15 @@ def progress_bar(progress: bool | None, **kwargs: Any) -> tqdm:
     return tqdm(disable=not show_progress(progress), dynamic_ncols=True, **kwargs)
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Inside the block SIGTERM raises KeyboardInterrupt. Only the main thread may set signal
-    handlers; called from another thread (an embedding application) this changes nothing."""
+    """Inside the block SIGTERM raises KeyboardInterrupt, for callers of the Python API (the CLI
+    already treats it so, see triage.interrupts). Only the main thread may set signal handlers;
+    called from another thread (an embedding application) this changes nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupts.on_signal)
     try:
         yield
     finally:

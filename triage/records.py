@@ -27,6 +27,8 @@ STATUSES = {
                    " directory entry); read and flagged",
     "unrecognised": "named as a picture or video, but the bytes are no known type (encrypted,"
                     " wiped or damaged)",
+    "unrecoverable": "deleted file-system entry whose content is gone (metadata or blocks"
+                     " released or reused); name and times recorded",
 }
 
 
@@ -101,6 +103,9 @@ class FileResult:
     # The evidence source that holds these bytes (or the appended bytes), if any: the
     # coordinator opens it. Not stored: `detected_type` and `archive_state` say it.
     container: str | None = None
+    # For an item of a disk image: its file system's facts (triage.evidence.filesystems),
+    # stored by triage.store.disk; the coordinator copies it from the entry.
+    origin: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

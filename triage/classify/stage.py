@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from triage.classify.cards import ModelCard, ModelCardError, card_dirs, discover, runner_for
+from triage import faults
 from triage.progress import progress_bar, sigterm_as_interrupt
 from triage.store import Store
 
@@ -125,6 +126,7 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
     except ModelCardError as exc:
         run.state, run.problem = "refused", str(exc)
         return run
+    faults.pause("classify.start")
     # Scores are kept per weights: new weights under the same card name score everything again.
     pending = store.classify_pending(device_id, card.name, card.sha256)
     run.already_done = store.classified_count(device_id, card.name, card.sha256)
@@ -204,5 +206,6 @@ def _record(store: Store, card: ModelCard, run: ModelRun, bar: tqdm, options: Cl
     bar.update(len(scores) + len(failures))
     if options.on_batch is not None:
         options.on_batch(card.name, run.classified + run.failed)
+    faults.pause("classify", run.classified + run.failed)
 
 

@@ -1,3 +1,3 @@
-from triage.cli.main import cli
+from triage.cli.entry import main
 
-cli()
+main()

@@ -2,7 +2,13 @@
 
 Every command that changes or reads case data runs inside `command_context`, which writes an
 audit row (OS user, time, tool version, arguments) before the work and its outcome and counts
-after it, even when the command fails or is interrupted.
+after it, even when the command fails or is interrupted. It is also the one place that turns
+what can go wrong in any command into one clear message:
+- Ctrl-C or SIGTERM anywhere (or a stage that reports itself interrupted): "interrupted: run
+  the same command again to resume", exit 130;
+- a full disk: one line naming the folder, no traceback (a reading command still runs: only
+  its audit row is missing, and it says so);
+- a damaged database: a message naming the file; it is not written to again.
 
 Output for people (tables, `emit_object`, and every plain line through `say`) passes through
 `printable`: file names, EXIF fields and list fields come from the evidence, and a name holding
@@ -23,8 +29,11 @@ from typing import Any
 import click
 from tabulate import tabulate
 
-from triage import __version__
+from triage import __version__, interrupts
 from triage.store import Store, StoreError
+from triage.store.sqlite import DatabaseError
+from triage.store.core import (DamagedDatabase, disk_full_message, is_damage, is_disk_full,
+                               mark_damaged)
 from triage.workspace import Workspace, WorkspaceError, find_workspace
 
 
@@ -35,6 +44,18 @@ class Run:
     counts: dict[str, Any] = field(default_factory=dict)
 
 
+class Interrupted(click.ClickException):
+    """Ctrl-C or SIGTERM: the same words and exit status from every command and stage."""
+
+    exit_code = interrupts.EXIT_STATUS
+
+    def __init__(self) -> None:
+        super().__init__(interrupts.MESSAGE)
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
 @contextmanager
 def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
     try:
@@ -42,28 +63,101 @@ def command_context(ctx: click.Context, name: str) -> Iterator[Run]:
         store = ws.open_store()
     except (WorkspaceError, StoreError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    except DatabaseError as exc:  # not even the read-only fallback could open it
+        if is_disk_full(exc, ws.db_path):
+            raise click.ClickException(disk_full_message(exc, ws.db_path)) from None
+        raise
     run = Run(ws, store)
-    audit_id = store.audit_start(name, _arguments(ctx), __version__)
+    audit_id: int | None = None
     outcome = "error"
     try:
+        store.clean_stale_imports()
+        try:
+            audit_id = store.audit_start(name, _arguments(ctx), __version__)
+        except DatabaseError as exc:
+            if not (is_disk_full(exc, store.path) or store.read_only):
+                raise
+            store.abandon_transaction()
+            say(f"warning: {disk_full_message(exc, store.path)}. Reading goes on, but"
+                " this command is not in the audit trail", err=True)
         yield run
         outcome = run.counts.pop("_outcome", "ok")
-    except KeyboardInterrupt:
+        if outcome == "interrupted" or interrupts.received():
+            raise Interrupted()
+    except (KeyboardInterrupt, Interrupted):
         outcome = "interrupted"
-        raise
+        raise Interrupted() from None
     except (StoreError, WorkspaceError) as exc:
         outcome = f"error: {exc}"
         raise click.ClickException(str(exc)) from exc
     except click.ClickException as exc:
         outcome = f"error: {exc.message}"
         raise
+    except click.exceptions.Exit as exc:  # ctx.exit(n)
+        outcome = "ok" if exc.exit_code == 0 else f"exit {exc.exit_code}"
+        raise
+    except Exception as exc:
+        if is_disk_full(exc, store.path) or (store.read_only and isinstance(exc, DatabaseError)):
+            outcome = "error: disk full"
+            raise click.ClickException(disk_full_message(exc, store.path)) from None
+        if is_damage(exc) and not store.read_only:
+            outcome = None  # not written to again
+            mark_damaged(store.path, [str(exc)])
+            raise click.ClickException(str(DamagedDatabase(
+                f"{store.path} is damaged ({exc}); it is not written to again. Restore it from"
+                " your backup, then run `triage doctor`"))) from None
+        raise
     finally:
-        store.audit_finish(audit_id, outcome, run.counts)
+        _finish(store, audit_id, outcome, run.counts)
+
+
+def _finish(store: Store, audit_id: int | None, outcome: str | None,
+            counts: dict[str, Any]) -> None:
+    """Complete the audit row and close; a full disk here costs the row's ending, nothing else."""
+    try:
+        store.abandon_transaction()
+        if audit_id is not None and outcome is not None:
+            store.audit_finish(audit_id, outcome, counts)
+    except DatabaseError as exc:
+        if not (is_disk_full(exc, store.path) or is_damage(exc) or store.read_only):
+            raise
+        if outcome and "disk full" in outcome:
+            return  # the one message about the full disk is on its way already
+        say(f"warning: the audit row of this command could not be completed ({exc})",
+            err=True)
+    finally:
         store.close()
 
 
+# Options whose values are secrets (`ingest --unlock p3=KEY`): the audit trail records that
+# they were given and for which volume, never the value.
+SECRET_OPTIONS = ("--unlock",)
+
+
+def _redact(value: str) -> str:
+    label, sep, _key = value.partition("=")
+    return f"{label}=<not recorded>" if sep else "<not recorded>"
+
+
 def _arguments(ctx: click.Context) -> dict[str, Any]:
-    return {"argv": sys.argv[1:], "params": ctx.params}
+    argv, hide_next = [], False
+    for arg in sys.argv[1:]:
+        if hide_next:
+            argv.append(_redact(arg))
+            hide_next = False
+        elif arg in SECRET_OPTIONS:
+            argv.append(arg)
+            hide_next = True
+        elif arg.split("=", 1)[0] in SECRET_OPTIONS:
+            option, _, value = arg.partition("=")
+            argv.append(f"{option}={_redact(value)}")
+        else:
+            argv.append(arg)
+    params = {k: ([_redact(v) for v in val] if f"--{k.replace('_', '-')}" in SECRET_OPTIONS
+                  and isinstance(val, (list, tuple)) else val) for k, val in ctx.params.items()}
+    return {"argv": argv, "params": params}
 
 
 # C0 and C1 controls and DEL (cursor movement, CSI/OSC sequences, bell, backspace), lone

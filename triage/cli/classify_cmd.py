@@ -60,10 +60,6 @@ def classify_command(ctx: click.Context, device: str, models: tuple[str, ...],
         else:
             for line in describe(report):
                 click.echo(line)
-            if report.state == "interrupted":
-                click.echo("interrupted: run the same command again to resume.")
-    if report.state == "interrupted":
-        ctx.exit(130)
     if any(m.state == "refused" for m in report.models):
         ctx.exit(1)
 

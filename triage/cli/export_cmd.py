@@ -53,7 +53,8 @@ def export_command(ctx: click.Context, device: str, fmt: str, profile: str | Non
 
             def write(f: TextIO) -> int:
                 return write_vics(run.store, device, f, profile, categories, config_path,
-                                  shape=shape)
+                                  shape=shape, peer_categories=ws.config("review").get(
+                                      "peer_check", {}).get("categories", []))
         else:
             if shape != "case":
                 raise click.UsageError("--shape applies to --format vics only")

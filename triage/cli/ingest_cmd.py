@@ -24,21 +24,30 @@ from triage.pipeline import Pipeline
               help="Progress bar (default: only on a terminal).")
 @click.option("--classify/--no-classify", "classify", default=None,
               help="Score unseen pictures with the model cards afterwards (default: config).")
+@click.option("--unlock", "unlock", multiple=True, metavar="VOLUME=KEY",
+              help="Recovery key or password of an encrypted volume of a disk image (p3=KEY,"
+                   " or image=KEY without a partition table); repeatable. Never stored.")
+@click.option("--verify-image", "verify_image", is_flag=True,
+              help="After ingest, verify each disk image's media against the MD5/SHA-1 stored"
+                   " at acquisition (reads the whole image once more).")
 @json_option
 @click.pass_context
 def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
                    workers: int | None, progress: bool | None, as_json: bool,
-                   classify: bool | None = None) -> None:
+                   classify: bool | None = None, unlock: tuple[str, ...] = (),
+                   verify_image: bool = False) -> None:
     """Hash, identify and deduplicate every file of SOURCE (a folder or an archive: zip, tar,
     tar.gz, tar.xz; recognised by content, `triage plugins` lists the evidence sources).
 
     SOURCE is only read, never changed. Run the same command again after an interruption to
     finish the job: files already recorded are skipped.
     """
+    keys = _unlock_keys(unlock)
     with command_context(ctx, "ingest") as run:
         try:
             done = Pipeline(run.workspace, run.store, progress).process(
-                source, case, device, workers=workers, classify=classify)
+                source, case, device, workers=workers, classify=classify, unlock=keys,
+                verify_image=verify_image)
         except SourceError as exc:
             raise click.ClickException(str(exc)) from exc
         report, matched, classified = done.ingest, done.match, done.classify
@@ -60,10 +69,23 @@ def ingest_command(ctx: click.Context, source: Path, case: str, device: str,
                 click.echo(describe_match(matched))
             for line in describe(classified) if classified is not None else ():
                 click.echo(line)
-            if done.state != "completed":
-                click.echo("interrupted: run the same command again to resume.")
-        if done.state != "completed":
-            ctx.exit(130)
+            for image in done.verify.images if done.verify is not None else ():
+                click.echo(f"verify {image['image']}: {image['state']}"
+                           + (f" — {image['reason']}" if image["reason"] else ""))
+
+
+def _unlock_keys(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """`p3=KEY` pairs; the audit trail records the command's arguments, so the keys are
+    removed from what it sees (see `command_context`) and live only in this process's memory
+    and its workers'."""
+    keys = []
+    for value in values:
+        label, sep, key = value.partition("=")
+        if not sep or not label or not key:
+            raise click.BadParameter(f"expected VOLUME=KEY (p3=KEY), got {value.split('=')[0]!r}"
+                                     "=...", param_hint="--unlock")
+        keys.append((label.strip(), key))
+    return tuple(keys)
 
 
 def register(cli: click.Group) -> None:

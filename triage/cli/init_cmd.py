@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from triage.store import StoreError
 from triage.workspace import init_workspace
 
 
@@ -13,8 +14,11 @@ from triage.workspace import init_workspace
 @click.argument("directory", type=click.Path(file_okay=False), default=".")
 def init_command(directory: str) -> None:
     """Create a workspace in DIRECTORY (database in WAL mode + the lab's config files)."""
-    ws = init_workspace(Path(directory))
-    store = ws.open_store()
+    try:
+        ws = init_workspace(Path(directory))
+        store = ws.open_store()
+    except StoreError as exc:  # an existing database that is empty or damaged: never replaced
+        raise click.ClickException(str(exc)) from exc
     from triage import __version__
 
     audit = store.audit_start("init", {"directory": str(ws.root)}, __version__)

@@ -32,7 +32,7 @@ def report_command(ctx: click.Context, device: str, html_file: Path | None,
     if with_thumbnails and html_file is None:
         raise click.UsageError("--with-thumbnails needs --html FILE")
     with command_context(ctx, "report") as run:
-        rep = device_report(run.store, device)
+        rep = device_report(run.store, device, run.workspace.config("review"))
         images = rep.pop("images")
         if html_file is not None:
             html, thumbs = render_device_html(rep | {"images": images},
@@ -60,7 +60,22 @@ def report_command(ctx: click.Context, device: str, html_file: Path | None,
         rep["lists"] = {l["name"]: f"{l['kind']}, {l['entry_count']} entries, {l['hits']} hits"
                         for l in rep["lists"]}
         rep["ingest_runs"] = len(rep["ingest_runs"])
+        rep["disk_images"] = {i["image"]: _describe_image(i) for i in rep["disk_images"]}
         emit_object(rep, False)
+
+
+def _describe_image(i: dict) -> str:
+    parts = [f"{i['format']}, {i['segments']} segment(s), {i['media_bytes']} bytes"]
+    for key, name in (("case_number", "case"), ("evidence_number", "evidence"),
+                      ("examiner", "examiner"), ("acquired", "acquired"),
+                      ("stored_md5", "stored MD5"), ("stored_sha1", "stored SHA-1")):
+        if i.get(key):
+            parts.append(f"{name} {i[key]}")
+    parts.append(f"verification: {i['verification']}"
+                 + (f" ({i['verification_reason']})" if i["verification_reason"] else ""))
+    parts.append(f"deleted: {i['deleted_recovered']} recovered,"
+                 f" {i['deleted_unrecoverable']} unrecoverable")
+    return "; ".join(parts)
 
 
 def register(cli: click.Group) -> None:

@@ -100,6 +100,9 @@ class Limits:
     # Inflating more than this many bytes per compressed byte read (plus streams.ALLOWANCE)
     # marks a member, of any size, as a decompression bomb; measured while reading.
     max_compression_ratio: int = 1000
+    # Keys to unlock encrypted volumes of a disk image: ((volume label, key), ...) from
+    # `triage ingest --unlock p3=KEY`. Held in memory only (never stored, never shown).
+    unlock: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,9 @@ class Entry:
     final: FileResult | None = None  # nothing more to do (link, loop, encrypted member, ...)
     override: tuple[str, str] | None = None  # status+reason applied after processing if ok
     depth: int = 0  # archive nesting depth of this entry
+    # Where the item sits in a disk image's file system (partition, file system, inode,
+    # deleted, created, ...): carried to the item's row (triage.store.disk).
+    origin: dict[str, Any] | None = None
 
     @property
     def extension(self) -> str:

@@ -8,7 +8,11 @@ Guarantees, and how they are kept:
 - Bounded memory. At most `max_inflight` files (and `max_inflight_bytes` of archive members) are
   in flight; files larger than the in-memory limit are hashed as streams.
 - Nothing lost. Every entry ends as a row with a status; a worker crash (a decoder that segfaults
-  on a hostile file) is retried once alone and then recorded as `corrupt`.
+  on a hostile file) is retried once alone and then recorded as `corrupt`; a file still running
+  past its time limit (a decoder stuck in a loop) is recorded as `timeout`, the pool is replaced
+  and the other files in flight are handed to the new one.
+- Prompt stops. Ctrl-C or SIGTERM records what finished and kills the workers rather than
+  waiting for them, so a stuck worker never holds the run.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from triage import faults
 from triage.evidence import members, open_source, release
 from triage.evidence.base import Container, ContainerError, Entry, Limits
 from triage.evidence.findings import flag
-from triage.ingest.executor import Pool, crashed
+from triage.ingest.executor import Pool, crashed, timed_out
 from triage.ingest.worker import WorkerConfig, process_entry
 from triage.progress import progress_bar, show_progress, sigterm_as_interrupt
 from triage.records import FileResult, IngestCounts
@@ -41,6 +46,13 @@ class IngestOptions:
     progress: bool | None = None  # None: show a bar only on a terminal
     derivative_dir: str | None = None
     max_inflight_bytes: int = 512 << 20
+    # Per-file time limit in a worker: file_seconds plus the time to read the file at
+    # slowest_read_mib_s (config/ingest.toml explains the defaults).
+    file_seconds: float = 300.0
+    slowest_read_mib_s: float = 10.0
+
+    def time_limit(self, entry: Entry) -> float:
+        return self.file_seconds + (entry.size or 0) / (self.slowest_read_mib_s * (1 << 20))
 
 
 @dataclass
@@ -101,18 +113,28 @@ class Ingest:
                            smoothing=0.05)
         self.bar = bar
         state = "interrupted"
+        failing = False
         try:
             with sigterm_as_interrupt():
                 self._run(done)
             state = "completed"
         except KeyboardInterrupt:
             pass
+        except BaseException:
+            state, failing = "failed", True
+            raise
         finally:
-            self._flush()
             bar.close()
-            self.store.finish_run(run_id, state, self.counts.as_dict())
-            if state == "completed":
-                self.store.set_device_status(self.device_id, "in review")
+            try:
+                self._flush()
+                self.store.finish_run(run_id, state, self.counts.as_dict())
+                if state == "completed":
+                    self.store.set_device_status(self.device_id, "in review")
+            except Exception:
+                # The error already on its way out (a full disk) is the one to report; this
+                # clean-up failing with it changes nothing: the run resumes from its last batch.
+                if not failing:
+                    raise
         return IngestReport(self.device_label, str(self.source), state, self.counts,
                             time.monotonic() - started)
 
@@ -120,13 +142,14 @@ class Ingest:
     def _run(self, done: set[str]) -> None:
         workers = self.options.workers
         config = WorkerConfig(self.options.limits, self.options.derivative_dir,
-                              crash_on=os.environ.get("TRIAGE_FAULT_CRASH_ON") or None)
-        pool = Pool(workers, config)
+                              crash_on=faults.crash_on())
+        max_inflight = max(2, workers * 4)
+        pool = Pool(workers, config, slots=max_inflight + 1)
         stack: list[tuple[Iterator[Entry], _Archive | None]] = [
             (self.root.entries(self.options.limits), None)]
         inflight: dict[Future[FileResult], tuple[Entry, _Archive | None, int]] = {}
         retry: list[tuple[Entry, _Archive | None, int]] = []
-        max_inflight = max(2, workers * 4)
+        finished_cleanly = False
         try:
             while stack or inflight or retry:
                 if retry and not inflight:
@@ -171,28 +194,53 @@ class Ingest:
                     finished, _ = wait(list(inflight), timeout=1.0, return_when=FIRST_COMPLETED)
                     for fut in finished:
                         entry, node, attempt = inflight.pop(fut)
+                        current = pool.release(fut)
                         self._inflight_bytes -= len(entry.data or b"")
                         try:
                             result = fut.result()
                         except BrokenProcessPool:
-                            pool.restart()
+                            if current:  # the others in flight broke with it: one restart
+                                pool.restart()
                             if attempt >= 1 and not inflight:
                                 result = crashed(entry)
                             else:
                                 retry.append((entry, node, attempt + 1))
                                 continue
                         self._handle(result, entry, node, stack)
+                    self._replace_stuck(pool, inflight, stack)
                 self._maybe_flush()
+                faults.pause("ingest.recorded", self.counts.files, before=self._flush)
+            finished_cleanly = True
         finally:
-            pool.shutdown()
+            pool.close(kill=not finished_cleanly)
             for _gen, node in stack:
                 if node is not None:
                     node.container.close()
             release()
 
+    def _replace_stuck(self, pool: Pool,
+                       inflight: dict[Future[FileResult], tuple[Entry, _Archive | None, int]],
+                       stack: list[tuple[Iterator[Entry], _Archive | None]]) -> None:
+        """Files past their time limit are recorded as `timeout`; the pool is killed (nothing
+        else stops a stuck decoder) and the files that shared it are handed to a new one."""
+        late = pool.overdue({f: e for f, (e, _, _) in inflight.items()}, self.options.time_limit)
+        if not late:
+            return
+        pool.restart()
+        for fut in late:
+            entry, node, _attempt = inflight.pop(fut)
+            self._inflight_bytes -= len(entry.data or b"")
+            self._handle(timed_out(entry, self.options.time_limit(entry)), entry, node, stack)
+        innocent = list(inflight.items())
+        inflight.clear()
+        for _old, (entry, node, attempt) in innocent:
+            inflight[pool.submit(entry)] = (entry, node, attempt)
+
     def _handle(self, result: FileResult, entry: Entry, node: _Archive | None,
                 stack: list[tuple[Iterator[Entry], _Archive | None]]) -> None:
         limits = self.options.limits
+        if entry.origin is not None and result.origin is None:
+            result.origin = entry.origin  # a disk image's file-system facts (store.disk)
         expand = result.container is not None and result.sha256 is not None
         if expand and entry.depth >= limits.max_archive_depth:
             expand = False

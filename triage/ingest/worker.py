@@ -119,9 +119,13 @@ def _save_derivative(sha256: str, frame: int, jpeg: bytes) -> str:
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as f:
-            f.write(jpeg)
-        os.replace(tmp, target)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(jpeg)
+            os.replace(tmp, target)
+        except BaseException:  # a full disk: no half file is left behind
+            os.unlink(tmp)
+            raise
     return name
 
 

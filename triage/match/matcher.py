@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.categories import CategoryMap
+from triage import faults
 from triage.match import MATCHERS
 from triage.match.base import Found, MatchJob
 from triage.match.pdq import (INDEX_DIR, NearestAlert, load_index, nearest_alert,
@@ -98,6 +99,7 @@ def match_contents(store: Any, config: MatchConfig, *, device_id: int | None = N
             old = best.get(key)
             if old is None or (f.distance or 0) < (old.distance or 0):
                 best[key] = f
+    faults.pause("match")  # every lookup done, nothing written yet
     # An exact match already says everything a near one would about the same list.
     exact_pairs = {(f.content_id, f.hashset_id) for f in best.values() if not f.near}
     kept = [f for f in best.values()

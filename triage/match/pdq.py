@@ -29,6 +29,7 @@ from triage.progress import progress_bar
 from triage.signals import SIGNALS
 from triage.signals.pdq import pdq_dihedral_hex
 from triage.signals.pdq_index import PdqIndex, codes_from_bytes, codes_from_hex
+from triage.store.core import is_disk_full
 
 if TYPE_CHECKING:
     from triage.match.matcher import MatchConfig, Settings
@@ -67,7 +68,13 @@ def rebuild_index(store: Any, settings: "Settings") -> PdqIndex:
     meta = np.concatenate(metas) if metas else np.zeros((0, 2), dtype=np.int64)
     index_class = SIGNALS.get("pdq").index
     index = index_class.build(all_codes, meta, settings.threshold, _index_info(lists, settings))
-    index.save(store.hashlib_dir / INDEX_DIR)
+    try:
+        index.save(store.hashlib_dir / INDEX_DIR)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        # The saved index is only a cache: on a full disk the one just built serves this
+        # command (the queue and review pages keep working) and the next one saves it.
     return index
 
 

@@ -41,7 +41,7 @@ from triage.records import MediaInfo, SignalValue
 from triage.signals import signals_for
 from triage.signals.base import SMALL_SIZE, Picture
 
-DRAFT_SIZE = int(__import__("os").environ.get("XDRAFT", "1024"))
+DRAFT_SIZE = 1024
 DERIVATIVE_SIZE = SMALL_SIZE
 
 _PIL_FORMATS = {

@@ -124,6 +124,12 @@ def score_picture(item: dict[str, Any], cfg: dict[str, Any],
     if len(paths) > 1:
         sat = max(2, int(cfg.get("copies", {}).get("saturate", 8)))
         add("copies", math.log2(len(paths)) / math.log2(sat), f"{len(paths)} copies on device")
+    # Deleted from a disk image's file system (and recovered): the user chose to get rid of it.
+    deleted: Sequence[str] = item.get("deleted_paths") or ()
+    if deleted:
+        add("deleted", 1.0, "deleted (recovered from the file system)"
+            + ("" if len(deleted) == len(paths) else f"; {len(paths) - len(deleted)} copies"
+               " not deleted"))
 
     return _finish(parts)
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from triage import __version__
 from triage.categories import scheme_of, severity_rank
@@ -49,7 +50,20 @@ def _env() -> Environment:
                       autoescape=select_autoescape(["html"]), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters["num"] = charts.fmt
+    env.filters["css_string"] = css_string
     return env
+
+
+def css_string(value: Any) -> Markup:
+    """Text for inside a CSS string ("..."), e.g. the printed page footer: a device label may
+    hold quotes, backslashes, newlines or `</style>`; each is escaped the CSS way."""
+    out = []
+    for ch in str(value):
+        if ch in '\\"<>&' or ord(ch) < 0x20 or ord(ch) == 0x7f:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return Markup("".join(out))
 
 
 def _image_row(img: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,8 +86,10 @@ def _image_row(img: Mapping[str, Any]) -> dict[str, Any]:
             "derivative": img["derivative"]}
 
 
-def device_report(store: Store, label: str) -> dict[str, Any]:
-    """The per-device report as one JSON-able object; `images` holds the CSV rows."""
+def device_report(store: Store, label: str, review_config: Mapping[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """The per-device report as one JSON-able object; `images` holds the CSV rows.
+    `review_config`: the workspace's config/review.toml (which categories need a peer check)."""
     dev = store.device(label)
     reg = next((r for r in store.register_rows() if r["device_id"] == dev["id"]), {})
     summary = store.device_summary(dev["id"])
@@ -121,7 +137,11 @@ def device_report(store: Store, label: str) -> dict[str, Any]:
                              "cameras": dict(cameras.most_common())},
         "reviewers": sorted(reviewers.values(), key=lambda r: r["reviewer"] or ""),
         "review_hours": round(sum(r["hours"] for r in reviewers.values()), 2),
-        "lists": store.hashsets_used(dev["id"]),
+        "lists": lists_used(store, dev["id"]),
+        "continuity": continuity(store, dev["id"], label),
+        "examiners": examiners(store, dev["id"], label),
+        "near_candidates": near_candidates(store, dev["id"]),
+        "peer_check": peer_check(store, dev["id"], review_config),
         "audit": {"entries": len(audit),
                   "commands": dict(Counter(a["command"] for a in audit).most_common()),
                   "first": audit[0]["started_at"] if audit else None,
@@ -131,8 +151,115 @@ def device_report(store: Store, label: str) -> dict[str, Any]:
                   "trail": audit[-50:]},
         "ingest_runs": [{k: r[k] for k in ("location", "started_at", "finished_at", "state")}
                         for r in store.runs_for(dev["id"])],
+        "disk_images": disk_images(store, dev["id"]),
         "images": images,
     }
+
+
+def lists_used(store: Store, device_id: int) -> list[dict[str, Any]]:
+    """Every list the device was checked against with its SHA-256, and what it found here:
+    exact matches (`hits`, as before) and PDQ near-match candidates (`near_candidates`)."""
+    hits = store.list_hits(device_id)
+    return [dict(h, hits=hits.get(h["name"], {}).get("exact", 0),
+                 near_candidates=hits.get(h["name"], {}).get("near", 0))
+            for h in store.hashsets_used(device_id)]
+
+
+def continuity(store: Store, device_id: int, label: str) -> list[dict[str, Any]]:
+    """Exhibit continuity: each source read, its own hash where it has one (an archive's
+    bytes; a disk image's acquisition hash as the image records it: `image_md5`,
+    `image_sha1`, verified or not in `disk_images`), and when and by whom it was ingested (the
+    audit's OS user and host)."""
+    ingests = [a for a in store.device_audit(label) if a["command"] == "ingest"]
+    images = {int(i["source_id"]): i for i in store.disk_images(device_id)}
+    out = []
+    for src in store.source_continuity(device_id):
+        where = os.path.abspath(src["location"])
+        by = [a for a in ingests if os.path.abspath(str(a["params"].get("source", ""))) == where]
+        image = images.get(int(src["source_id"]), {})
+        out.append({
+            "location": src["location"], "name": src["name"], "kind": src["kind"],
+            "md5": src["md5"], "sha1": src["sha1"], "sha256": src["sha256"], "size": src["size"],
+            "image_md5": image.get("stored_md5"), "image_sha1": image.get("stored_sha1"),
+            "first_ingest": src["runs"][0]["started_at"] if src["runs"] else None,
+            "last_finished": src["runs"][-1]["finished_at"] if src["runs"] else None,
+            "runs": [{k: r[k] for k in ("started_at", "finished_at", "state")}
+                     for r in src["runs"]],
+            "ingested_by": [{"user": a["os_user"], "host": a["host"],
+                             "started_at": a["started_at"], "finished_at": a["finished_at"],
+                             "outcome": a["outcome"], "tool_version": a["tool_version"]}
+                            for a in by],
+        })
+    return out
+
+
+def disk_images(store: Store, device_id: int) -> list[dict[str, Any]]:
+    """Each disk image of the device: what it is, how it was acquired (an E01's own record),
+    whether its stored hash was verified, and what its file systems gave up when deleted."""
+    deleted = store.deleted_counts(device_id)
+    out = []
+    for image in store.disk_images(device_id):
+        meta = image["metadata"]
+        verify = image["verify_state"] or "not verified (ingest --verify-image)"
+        counts = deleted.get((image["source_id"], image["label"]), {})
+        out.append({
+            "image": image["label"], "location": image["location"], "format": image["format"],
+            "segments": len(image["segments"]), "media_bytes": image["media_size"],
+            "volume_system": image["volume_system"], "file_system": image["file_system"],
+            "case_number": meta.get("case_number"), "evidence_number": meta.get("evidence_number"),
+            "examiner": meta.get("examiner_name"), "acquired": meta.get("acquiry_date"),
+            "description": meta.get("description"), "notes": meta.get("notes"),
+            "stored_md5": image["stored_md5"], "stored_sha1": image["stored_sha1"],
+            "verification": verify, "verification_reason": image["verify_reason"],
+            "verified_at": image["verified_at"],
+            "deleted_recovered": counts.get("recovered", 0),
+            "deleted_unrecoverable": counts.get("unrecoverable", 0),
+        })
+    return out
+
+
+def examiners(store: Store, device_id: int, label: str) -> list[dict[str, Any]]:
+    """Who worked on the exhibit, from the audit trail (commands run, by OS account and host)
+    and the review pages (reviewers who viewed or categorised its pictures)."""
+    people: dict[tuple[str, str], dict[str, Any]] = {}
+    for a in store.device_audit(label):
+        if a["command"].startswith("web:"):
+            continue
+        key = (str(a["os_user"]), "commands")
+        p = people.setdefault(key, {"name": a["os_user"], "as": "ran commands",
+                                    "hosts": set(), "what": Counter(), "first": a["started_at"],
+                                    "last": a["started_at"]})
+        p["hosts"].add(a["host"] or "")
+        p["what"][a["command"]] += 1
+        p["last"] = a["started_at"]
+    for u in store.device_web_users(device_id):
+        people[(str(u["name"]), "review")] = {
+            "name": u["name"], "as": f"{u['role']} in the review pages", "hosts": set(),
+            "what": Counter({"decisions": int(u["decisions"] or 0),
+                             "pictures viewed": int(u["views"] or 0)}),
+            "first": u["first"], "last": u["last"]}
+    return [{"name": p["name"], "as": p["as"], "hosts": sorted(h for h in p["hosts"] if h),
+             "what": ", ".join(f"{k} {n}" for k, n in p["what"].most_common() if n),
+             "first": p["first"], "last": p["last"]}
+            for _, p in sorted(people.items())]
+
+
+def near_candidates(store: Store, device_id: int) -> dict[str, Any]:
+    """PDQ near-match candidates: pictures a list holds only as a near match. Candidates, not
+    categories: each waits for a reviewer's decision like any other picture."""
+    rows = store.near_candidates(device_id)
+    return {"pictures": len({r["content_id"] for r in rows}),
+            "files": sum(int(r["copies"]) for r in {r["content_id"]: r for r in rows}.values()),
+            "rows": rows[:1000], "listed_total": len(rows)}
+
+
+def peer_check(store: Store, device_id: int, review_config: Mapping[str, Any] | None
+               ) -> dict[str, Any]:
+    categories = [str(c) for c in (review_config or {}).get("peer_check", {}).get(
+        "categories", [])]
+    state = store.peer_state(device_id, categories)
+    return {"categories": categories, "confirmed": state["confirmed"],
+            "waiting": state["unchecked"], "disagreements": state["disagreements"]}
 
 
 def schedule_csv(images: Sequence[Mapping[str, Any]]) -> str:

@@ -18,7 +18,11 @@ at ingest, before anything was read. Created is null: POSIX records no creation 
 ctime is the inode change time (on a lab's working copy, when the copy was made), never the
 creation of the file on the seized device. An archive member carries only the mtime the
 archive stored for it. FilePath is the path on the device: `source/path` for a folder, the
-member path itself for an archive source (whose member paths already start with its name).
+member path itself for an archive or disk-image source (whose member paths already start with
+its name: `laptop.E01!/p2/Users/alice/a.jpg`). A file from a disk image's file system carries
+that file system's own times (Created is its creation time: NTFS, ext4, HFS+ and FAT record
+one) and `Deleted` (its directory entry or metadata entry is marked free) and `Unallocated`
+(its metadata entry, and so its blocks, are free for reuse).
 
 Profiles (VICS 2.0 `.../2.0.xml/{US|UK}/$metadata#...`): the US profile carries Project VIC
 numbers 0-4; the UK profile carries CAID's numeric codes for A/B/C (and not indecent). Those codes
@@ -29,13 +33,23 @@ silently sending the picture out as uncategorised. A category with no meaning in
 (a UK letter in a US export, a VIC number in a UK export, "uncertain", "uncategorised") goes out
 as Category null, as the data model prescribes for media not yet categorised.
 
+Reviewer fields: what reviewers recorded of a picture in the review pages goes out in the VICS
+fields made for it: Series, VictimIdentified, OffenderIdentified, IsDistributed (written only
+when a reviewer said yes or no), Tags (the picture's tags joined with "; ") and Comments (its
+note). A field nobody filled in is left out, as before.
+
+Peer check: where the lab requires a second reviewer for some categories
+(config/review.toml [peer_check] categories), a VICS export is refused while any picture of the
+exhibit carries such a category from a decision not yet confirmed, or from a disagreement no
+lead has resolved (`peer_categories`); the message says how many and where to settle them.
+
 CSV (one row per file) goes through `triage.reports.csvout` (formula cells neutralised).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -172,13 +186,55 @@ def file_path(row: dict[str, Any], container_sources: set[str] = frozenset()) ->
     return f"{source}/{path}"
 
 
+def reviewer_fields(annotation: dict[str, Any] | None) -> dict[str, Any]:
+    """The VICS fields a reviewer filled in (tags, note, series, the three flags)."""
+    if not annotation:
+        return {}
+    out: dict[str, Any] = {}
+    if annotation.get("series"):
+        out["Series"] = annotation["series"]
+    for key, field in (("victim_identified", "VictimIdentified"),
+                       ("offender_identified", "OffenderIdentified"),
+                       ("distributed", "IsDistributed")):
+        if annotation.get(key) is not None:
+            out[field] = bool(annotation[key])
+    if annotation.get("tags"):
+        out["Tags"] = "; ".join(annotation["tags"])
+    if annotation.get("note"):
+        out["Comments"] = annotation["note"]
+    return out
+
+
+def check_peer(store: Any, device_id: int, label: str, categories: Sequence[str]) -> None:
+    """Refuse (ExportError) while the exhibit has decisions whose peer check is open."""
+    if not categories:
+        return
+    state = store.peer_state(device_id, list(categories))
+    if not state["unchecked"] and not state["disagreements"]:
+        return
+    parts = []
+    if state["unchecked"]:
+        parts.append(f"{state['unchecked']} picture(s) categorised"
+                     f" {' or '.join(categories)} wait for a second reviewer's check")
+    if state["disagreements"]:
+        parts.append(f"{state['disagreements']} picture(s) are in a disagreement between two"
+                     " reviewers that a lead has not resolved")
+    raise ExportError(
+        f"cannot export {label} in VICS: {'; '.join(parts)} (peer check required for"
+        f" {', '.join(categories)} by config/review.toml [peer_check]). Settle them in the"
+        " review pages (Peer checks; a lead resolves disagreements), then export again."
+        " Nothing was written.")
+
+
 def media_record(first: dict[str, Any], files: list[dict[str, Any]],
                  decision: dict[str, Any] | None = None,
                  codes: CategoryCodes | None = None,
-                 container_sources: set[str] = frozenset()) -> dict[str, Any]:
+                 container_sources: set[str] = frozenset(),
+                 annotation: dict[str, Any] | None = None) -> dict[str, Any]:
     codes = codes or CategoryCodes.for_profile("us", {})
     category, source = effective_category(first, decision)
     code = codes.code(category)
+    extra = reviewer_fields(annotation)
     return {
         "MediaID": first["content_id"],
         "Category": code,
@@ -186,38 +242,51 @@ def media_record(first: dict[str, Any], files: list[dict[str, Any]],
         "SHA1": first["sha1"].upper(),
         "MediaSize": first["size"],
         "IsPrecategorized": source == "list" and code is not None,
-        "MediaFiles": [
-            {"MD5": f["md5"].upper(), "FileName": f["path"].rsplit("/", 1)[-1],
-             "FilePath": file_path(f, container_sources), "Created": None,
-             "Written": _iso(f["mtime"]), "Accessed": _iso(f["atime"])}
-            for f in files
-        ],
+        **{k: extra[k] for k in MEDIA_FIELDS if k in extra},
+        "MediaFiles": [media_file(f, container_sources) for f in files],
     }
+
+
+def media_file(f: dict[str, Any], container_sources: set[str] = frozenset()) -> dict[str, Any]:
+    """One MediaFiles record. A file from a disk image's file system carries that file system's
+    own times (Created included) and its Deleted / Unallocated flags."""
+    record = {"MD5": f["md5"].upper(), "FileName": f["path"].rsplit("/", 1)[-1],
+              "FilePath": file_path(f, container_sources), "Created": None,
+              "Written": _iso(f["mtime"]), "Accessed": _iso(f["atime"])}
+    if f.get("file_system") is not None:
+        record["Created"] = _iso(f.get("created"))
+        record["Deleted"] = bool(f.get("deleted"))
+        record["Unallocated"] = bool(f.get("unallocated"))
+    return record
 
 
 def write_vics(store: Any, device_label: str, out: TextIO, profile: str,
                categories_config: dict[str, Any],
-               config_path: str = "config/categories.toml", shape: str = "case") -> int:
+               config_path: str = "config/categories.toml", shape: str = "case",
+               peer_categories: Sequence[str] = ()) -> int:
     """Write the device as one VICS 2.0 case (or hash set); returns how many Media records.
 
     profile: 'us' or 'uk' (`default_profile` gives the workspace's); categories_config: the
     workspace's config/categories.toml (the UK codes), named by config_path in messages.
-    shape: 'case' or 'hashset'. Every record is built (and every UK code checked) before the
-    first byte is written.
+    shape: 'case' or 'hashset'. peer_categories: categories that need a confirmed peer check
+    (config/review.toml [peer_check]). Every record is built (and every UK code and peer check
+    checked) before the first byte is written.
     """
     if shape not in SHAPES:
         raise ExportError(f"shape must be one of {', '.join(SHAPES)}, not {shape!r}")
     codes = CategoryCodes.for_profile(profile, categories_config, config_path)
     dev = store.device(device_label)
+    check_peer(store, dev["id"], device_label, peer_categories)
     media = list(_media(store, dev["id"]))
     decisions = store.current_decisions(dev["id"])
+    notes = store.annotations_for_case(dev["case_id"])
     chosen = {effective_category(first, decisions.get(first["content_id"]))[0]
               for first, _ in media}
     codes.check({c for c in chosen if c is not None})
     containers = {name for name, kinds in store.source_kinds(dev["id"]).items()
                   if kinds - {"folder"}}
     records = [media_record(first, files, decisions.get(first["content_id"]), codes,
-                            containers)
+                            containers, notes.get(first["content_id"]))
                for first, files in media]
     case_id = store.vics_case_id(dev["case_id"]) if shape == "case" else None
     entity = "Cases" if shape == "case" else "Media"

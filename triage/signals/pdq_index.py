@@ -228,12 +228,16 @@ class PdqIndex:
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = directory.with_name(f".{directory.name}-{uuid.uuid4().hex}")
         tmp.mkdir()
-        for name in _ARRAYS:
-            np.save(tmp / f"{name}.npy", np.asarray(getattr(self, name)))
-        layout = {"m": self.layout.m, "r": self.layout.r, "radius": self.layout.radius,
-                  "starts": self.layout.starts, "widths": self.layout.widths,
-                  "rs": self.layout.chunk_r, "info": self.info}
-        (tmp / "layout.json").write_text(json.dumps(layout, sort_keys=True))
+        try:
+            for name in _ARRAYS:
+                np.save(tmp / f"{name}.npy", np.asarray(getattr(self, name)))
+            layout = {"m": self.layout.m, "r": self.layout.r, "radius": self.layout.radius,
+                      "starts": self.layout.starts, "widths": self.layout.widths,
+                      "rs": self.layout.chunk_r, "info": self.info}
+            (tmp / "layout.json").write_text(json.dumps(layout, sort_keys=True))
+        except BaseException:  # a full disk: leave no half-written scratch folder
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         old = directory.with_name(f".{directory.name}-old-{uuid.uuid4().hex}")
         if directory.exists():
             directory.rename(old)

@@ -8,12 +8,17 @@ own module here as a mixin; `Store` is their union over one connection.
 
 from __future__ import annotations
 
-from triage.store.core import CoreStore, StoreError, now_iso
+from triage.store.core import CoreStore, DamagedDatabase, StoreError, now_iso
+from triage.store.annotations import ANNOTATIONS, AnnotationStore
+from triage.store.disk import DISK, DiskStore
 from triage.store.backlog import BACKLOG, BacklogStore
+from triage.store.browse import BROWSE, BrowseStore
 from triage.store.classify import CLASSIFY, ClassifyStore
+from triage.store.court import CourtStore
 from triage.store.export import EXPORT, ExportStore
 from triage.store.hashsets import HASHSETS, HashsetStore
 from triage.store.ingest import IngestStore
+from triage.store.peer import PEER, PeerStore
 from triage.store.queue import QUEUE, QueueStore
 from triage.store.review import REVIEW, ReviewStore
 from triage.store.schema import CORE, EVIDENCE, INGEST
@@ -21,14 +26,15 @@ from triage.store.similar import SIMILAR, SimilarStore
 from triage.store.welfare import WELFARE, WelfareStore
 
 DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, SIMILAR,
-           QUEUE)
+           QUEUE, DISK, BROWSE, ANNOTATIONS, PEER)
 
 
-class Store(QueueStore, SimilarStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore,
-            BacklogStore, HashsetStore, IngestStore, CoreStore):
+class Store(BrowseStore, AnnotationStore, PeerStore, CourtStore, DiskStore, QueueStore,
+            SimilarStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore, BacklogStore,
+            HashsetStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS
 
 
-__all__ = ["Store", "StoreError", "now_iso"]
+__all__ = ["Store", "StoreError", "DamagedDatabase", "now_iso"]

@@ -48,11 +48,6 @@ REGISTER_FIELDS = ("device_type", "seized_on", "risk_band", "access_to_children"
                    "child_at_risk", "next_court_date", "bail_rui", "register_status", "notes")
 
 class BacklogStore(CoreStore):
-    def has_table(self, name: str) -> bool:
-        return self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
-        ).fetchone() is not None
-
     # -- register -----------------------------------------------------------------------
     def save_register_entries(self, entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> int:
         """Create or update (case reference, device label, fields) rows in ONE transaction.
@@ -101,45 +96,40 @@ class BacklogStore(CoreStore):
                                "known_alert": {}, "known_alert_total": 0, "known_good": 0,
                                "decided": 0, "unseen": row["unique_images"]}
         known_ids: set[int] = set()
-        if self.has_table("matches") and self.has_table("hashsets"):
-            rule = self.known_categories(device_id=device_id)  # type: ignore[attr-defined]
-            best: dict[int, str] = {}
-            good: set[int] = set()
-            # One walk over the device's pictures and their exact matches (three `IN (pictures
-            # of the device)` lookups each walked every file again: 130 ms -> 45 ms at 50 k
-            # pictures, most of the backlog page; scripts/bench_review.py). The category is the
-            # one rule's (`known_categories`).
-            for r in c.execute(
-                    "SELECT m.content_id, h.kind"
-                    " FROM files f JOIN contents ct ON ct.id=f.content_id AND " + is_picture("ct") +
-                    " JOIN matches m ON m.content_id=f.content_id AND m.near=0"
-                    " LEFT JOIN hashsets h ON h.id=m.hashset_id WHERE f.device_id=?",
-                    (device_id,)):
-                cid = r["content_id"]
-                known_ids.add(cid)
-                if r["kind"] == "known-good":
-                    good.add(cid)
-                elif r["kind"] == "alert" and cid in rule:
-                    best[cid] = rule[cid].category
-            by_cat: dict[str, int] = {}
-            for cat in best.values():
-                by_cat[cat] = by_cat.get(cat, 0) + 1
-            out["known_alert"] = dict(sorted(by_cat.items(), key=lambda kv: severity_rank(kv[0])))
-            out["known_alert_total"] = len(best)
-            out["known_good"] = len(good)
-        decided_ids: set[int] = set()
-        if self.has_table("decisions"):
-            decided_ids = {r[0] for r in c.execute(
-                "SELECT DISTINCT content_id FROM decisions WHERE device_id=? AND undone_at IS NULL",
-                (device_id,))}
+        rule = self.known_categories(device_id=device_id)  # type: ignore[attr-defined]
+        best: dict[int, str] = {}
+        good: set[int] = set()
+        # One walk over the device's pictures and their exact matches (three `IN (pictures
+        # of the device)` lookups each walked every file again: 130 ms -> 45 ms at 50 k
+        # pictures, most of the backlog page; scripts/bench_review.py). The category is the
+        # one rule's (`known_categories`).
+        for r in c.execute(
+                "SELECT m.content_id, h.kind"
+                " FROM files f JOIN contents ct ON ct.id=f.content_id AND " + is_picture("ct") +
+                " JOIN matches m ON m.content_id=f.content_id AND m.near=0"
+                " LEFT JOIN hashsets h ON h.id=m.hashset_id WHERE f.device_id=?",
+                (device_id,)):
+            cid = r["content_id"]
+            known_ids.add(cid)
+            if r["kind"] == "known-good":
+                good.add(cid)
+            elif r["kind"] == "alert" and cid in rule:
+                best[cid] = rule[cid].category
+        by_cat: dict[str, int] = {}
+        for cat in best.values():
+            by_cat[cat] = by_cat.get(cat, 0) + 1
+        out["known_alert"] = dict(sorted(by_cat.items(), key=lambda kv: severity_rank(kv[0])))
+        out["known_alert_total"] = len(best)
+        out["known_good"] = len(good)
+        decided_ids = {r[0] for r in c.execute(
+            "SELECT DISTINCT content_id FROM decisions WHERE device_id=? AND undone_at IS NULL",
+            (device_id,))}
         out["decided"] = len(decided_ids - known_ids)
         out["unseen"] = row["unique_images"] - len(known_ids | decided_ids)
         return out
 
-    def active_reviewer_count(self) -> int | None:
-        """Reviewers with an active account, or None when the review stage is not installed."""
-        if not self.has_table("users"):
-            return None
+    def active_reviewer_count(self) -> int:
+        """Reviewers with an active account."""
         return int(self.conn.execute(
             "SELECT COUNT(*) FROM users WHERE role='reviewer' AND active=1").fetchone()[0])
 
@@ -180,78 +170,59 @@ class BacklogStore(CoreStore):
         if not images:
             return []
         sub = ("SELECT DISTINCT f.content_id FROM files f WHERE f.device_id=:d")
-        if self.has_table("matches") and self.has_table("hashsets"):
-            for r in c.execute(
-                    f"SELECT m.content_id, m.category, h.name, h.kind FROM matches m"
-                    f" JOIN hashsets h ON h.id=m.hashset_id"
-                    f" WHERE m.near=0 AND m.content_id IN ({sub}) ORDER BY h.name",
-                    {"d": device_id}):
-                img = images.get(r["content_id"])
-                if img is None:
-                    continue
-                if r["name"] not in img["known_lists"]:
-                    img["known_lists"].append(r["name"])
-                if r["kind"] == "known-good":
-                    img["known_good"] = True
-            for cid, known in self.known_categories(  # type: ignore[attr-defined]
-                    device_id=device_id).items():
-                if cid in images:
-                    images[cid]["known_category"] = known.category
-        if self.has_table("decisions"):
-            has_users = self.has_table("users")
-            who = "u.name" if has_users else "CAST(d.user_id AS TEXT)"
-            join = "LEFT JOIN users u ON u.id=d.user_id" if has_users else ""
-            for r in c.execute(
-                    f"SELECT d.content_id, d.scheme, d.category, {who} AS who FROM decisions d"
-                    f" {join} WHERE d.device_id=? AND d.undone_at IS NULL"
-                    f" ORDER BY d.decided_at, d.id", (device_id,)):
-                img = images.get(r["content_id"])
-                if img is not None:  # the latest active decision stands
-                    img["decided_category"] = r["category"]
-                    img["decided_scheme"] = r["scheme"]
-                    img["decided_by"] = r["who"]
+        for r in c.execute(
+                f"SELECT m.content_id, m.category, h.name, h.kind FROM matches m"
+                f" JOIN hashsets h ON h.id=m.hashset_id"
+                f" WHERE m.near=0 AND m.content_id IN ({sub}) ORDER BY h.name",
+                {"d": device_id}):
+            img = images.get(r["content_id"])
+            if img is None:
+                continue
+            if r["name"] not in img["known_lists"]:
+                img["known_lists"].append(r["name"])
+            if r["kind"] == "known-good":
+                img["known_good"] = True
+        for cid, known in self.known_categories(  # type: ignore[attr-defined]
+                device_id=device_id).items():
+            if cid in images:
+                images[cid]["known_category"] = known.category
+        for r in c.execute(
+                "SELECT d.content_id, d.scheme, d.category, u.name AS who FROM decisions d"
+                " LEFT JOIN users u ON u.id=d.user_id WHERE d.device_id=? AND d.undone_at IS NULL"
+                " ORDER BY d.decided_at, d.id", (device_id,)):
+            img = images.get(r["content_id"])
+            if img is not None:  # the latest active decision stands
+                img["decided_category"] = r["category"]
+                img["decided_scheme"] = r["scheme"]
+                img["decided_by"] = r["who"]
         return list(images.values())
 
     def hashsets_used(self, device_id: int) -> list[dict[str, Any]]:
         """Every list loaded in the workspace (the device was checked against all of them),
         with how many of this device's pictures each one matched exactly."""
-        if not self.has_table("hashsets"):
-            return []
-        has_matches = self.has_table("matches")
-        hits = ("(SELECT COUNT(DISTINCT m.content_id) FROM matches m WHERE m.hashset_id=h.id"
-                " AND m.near=0 AND m.content_id IN (SELECT content_id FROM files WHERE device_id=?))"
-                if has_matches else "0")
         rows = self.conn.execute(
-            f"SELECT h.name, h.kind, h.format, h.scheme, h.source_path, h.source_sha256,"
-            f" h.imported_at, h.entry_count, {hits} AS hits FROM hashsets h ORDER BY h.name",
-            (device_id,) if has_matches else ())
+            "SELECT h.name, h.kind, h.format, h.scheme, h.source_path, h.source_sha256,"
+            " h.imported_at, h.entry_count, (SELECT COUNT(DISTINCT m.content_id) FROM matches m"
+            " WHERE m.hashset_id=h.id AND m.near=0 AND m.content_id IN"
+            " (SELECT content_id FROM files WHERE device_id=?)) AS hits"
+            " FROM hashsets h ORDER BY h.name", (device_id,))
         return [dict(r) for r in rows]
 
     def exposure_for_device(self, device_id: int) -> list[dict[str, Any]]:
         """Who looked at this device's pictures and for how long (from the exposure log)."""
-        if not self.has_table("exposure"):
-            return []
-        has_users = self.has_table("users")
-        who = "u.name" if has_users else "CAST(e.user_id AS TEXT)"
-        join = "LEFT JOIN users u ON u.id=e.user_id" if has_users else ""
         rows = self.conn.execute(
-            f"SELECT {who} AS reviewer, COUNT(*) AS views,"
-            f" SUM(CASE WHEN e.mode='revealed' THEN 1 ELSE 0 END) AS revealed,"
-            f" COALESCE(SUM(e.seconds), 0) AS seconds, MIN(e.started_at) AS first,"
-            f" MAX(e.ended_at) AS last FROM exposure e {join} WHERE e.device_id=?"
-            f" GROUP BY e.user_id ORDER BY reviewer", (device_id,))
+            "SELECT u.name AS reviewer, COUNT(*) AS views,"
+            " SUM(CASE WHEN e.mode='revealed' THEN 1 ELSE 0 END) AS revealed,"
+            " COALESCE(SUM(e.seconds), 0) AS seconds, MIN(e.started_at) AS first,"
+            " MAX(e.ended_at) AS last FROM exposure e LEFT JOIN users u ON u.id=e.user_id"
+            " WHERE e.device_id=? GROUP BY e.user_id, u.name ORDER BY reviewer", (device_id,))
         return [dict(r) for r in rows]
 
     def decisions_by_reviewer(self, device_id: int) -> dict[str, int]:
-        if not self.has_table("decisions"):
-            return {}
-        has_users = self.has_table("users")
-        who = "u.name" if has_users else "CAST(d.user_id AS TEXT)"
-        join = "LEFT JOIN users u ON u.id=d.user_id" if has_users else ""
         rows = self.conn.execute(
-            f"SELECT {who} AS reviewer, COUNT(*) FROM decisions d {join}"
-            f" WHERE d.device_id=? AND d.undone_at IS NULL GROUP BY d.user_id ORDER BY 1",
-            (device_id,))
+            "SELECT u.name AS reviewer, COUNT(*) FROM decisions d LEFT JOIN users u"
+            " ON u.id=d.user_id WHERE d.device_id=? AND d.undone_at IS NULL"
+            " GROUP BY d.user_id, u.name ORDER BY 1", (device_id,))
         return {r[0]: r[1] for r in rows}
 
     def audit_for_device(self, label: str) -> list[dict[str, Any]]:

@@ -148,7 +148,7 @@ class ClassifyStore(CoreStore):
         sql = f"""
             SELECT c.id AS content_id, c.sha256, c.derivative, c.width, c.height,
                    sp.value AS pdq, sp.quality AS pdq_quality, sh.value AS phash, c.exif_make,
-                   c.exif_model, c.exif_datetime_original, f.path
+                   c.exif_model, c.exif_datetime_original, f.path, f.deleted
             FROM files f JOIN contents c ON c.id = f.content_id
             {frame0_signal('c', 'pdq', 'sp')} {frame0_signal('c', 'phash', 'sh')}
             WHERE {{device}} = ? AND {is_picture('c')} AND {self._unseen_clause('c')}
@@ -168,10 +168,12 @@ class ClassifyStore(CoreStore):
         for r in rows:
             d = by_content.get(r["content_id"])
             if d is None:
-                d = {k: r[k] for k in r.keys() if k != "path"}
-                d["paths"] = []
+                d = {k: r[k] for k in r.keys() if k not in ("path", "deleted")}
+                d["paths"], d["deleted_paths"] = [], []
                 by_content[r["content_id"]] = d
             d["paths"].append(r["path"])
+            if r["deleted"]:  # a deleted file recovered from a disk image's file system
+                d["deleted_paths"].append(r["path"])
         return list(by_content.values())
 
     def near_match_categories(self, content_ids: Sequence[int]) -> dict[int, dict[str, Any]]:

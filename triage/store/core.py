@@ -1,22 +1,87 @@
-"""Connection, migrations, audit trail, cases and devices."""
+"""Connection, migrations, audit trail, cases and devices.
+
+A workspace database is only ever opened if it is one: a zero-byte file, a file that is not
+SQLite, or one that `triage doctor` found damaged (it leaves `triage.db.damaged` beside it) is
+refused with a message naming the file. SQLite would happily turn an empty file into a fresh
+empty workspace, silently losing the case; and writing to a damaged file spreads the damage.
+"""
 
 from __future__ import annotations
 
+import errno
 import getpass
 import json
 import socket
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
+from triage.store import sqlite as sql
 from triage.store.schema import Domain
+from triage.store.sqlite import free_bytes, integrity_problems, is_damage  # noqa: F401 (re-exported)
 
 
 class StoreError(Exception):
     """A request the store cannot satisfy (unknown device, conflicting case, ...)."""
+
+
+class DamagedDatabase(StoreError):
+    """The workspace database is empty, not SQLite, or damaged: it is neither read nor written."""
+
+
+DAMAGE_SUFFIX = ".damaged"
+
+
+def damage_marker(path: Path) -> Path:
+    """The file `triage doctor` leaves beside a database that failed its integrity check."""
+    return path.with_name(path.name + DAMAGE_SUFFIX)
+
+
+def mark_damaged(path: Path, findings: list[str]) -> None:
+    """Leave the marker that makes every command refuse this database until `triage doctor`
+    finds it sound again (restored from backup). Beside the file, never in it."""
+    try:
+        damage_marker(path).write_text(
+            json.dumps({"found_at": now_iso(), "findings": findings[:5]}) + "\n",
+            encoding="utf-8")
+    except OSError:  # a read-only folder: every command still meets the damage itself
+        pass
+
+
+def _what_to_do(path: Path) -> str:
+    return (f"nothing was changed. Restore {path.name} from your backup (keep this copy for"
+            " examination), then run `triage doctor`")
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse a database that cannot be a sound workspace before SQLite touches it."""
+    marker = damage_marker(path)
+    if marker.exists():
+        raise DamagedDatabase(f"{path} failed its integrity check (see {marker.name}) and is"
+                              f" not written to: {_what_to_do(path)}")
+    size = path.stat().st_size
+    if size == 0:
+        raise DamagedDatabase(f"{path} is empty (0 bytes): the workspace database is lost or"
+                              f" truncated, and is not re-created over it: {_what_to_do(path)}")
+    if not sql.has_header(path):
+        raise DamagedDatabase(f"{path} is not a SQLite database (damaged or overwritten):"
+                              f" {_what_to_do(path)}")
+
+
+def is_disk_full(exc: BaseException, near: Path | None = None) -> bool:
+    """A write failed for want of space: ENOSPC/EDQUOT from the OS, or the database said so."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return sql.is_full(exc, near)
+
+
+def disk_full_message(exc: BaseException, database: Path) -> str:
+    where = getattr(exc, "filename", None) if isinstance(exc, OSError) else None
+    where = Path(where).parent if where else database.parent
+    return (f"disk full: cannot write to {where}. Nothing recorded so far is lost: free space"
+            " on that disk, then run the same command again to resume")
 
 
 def now_iso() -> str:
@@ -33,24 +98,50 @@ def os_user() -> str:
 class CoreStore:
     domains: ClassVar[Sequence[Domain]] = ()
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sql.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
 
     @classmethod
     def open(cls, path: Path | str, *, create: bool = False) -> "CoreStore":
         path = Path(path)
-        if not create and not path.exists():
+        if path.exists():
+            check_database_file(path)  # an existing file must be a sound database, create or not
+        elif not create:
             raise StoreError(f"no workspace database at {path} (run `triage init` first)")
-        conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        # WAL: readers (the web app, `triage files`) never block the ingest writer, and a
-        # kill -9 loses at most the uncommitted batch, never the database.
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        store = cls(conn, path)
-        store.migrate()
+        conn: sql.Connection | None = None
+        try:
+            conn = sql.connect(path)
+            store = cls(conn, path)
+            store.migrate()
+        except sql.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            if is_damage(exc):
+                raise DamagedDatabase(f"{path} is damaged ({exc}): {_what_to_do(path)}") from exc
+            if is_disk_full(exc, path):
+                fallback = cls._open_on_full_disk(path)
+                if fallback is not None:
+                    return fallback
+            raise
+        return store
+
+    # Set when the database could only be opened read-only because its disk is full.
+    read_only: str | None = None
+
+    @classmethod
+    def _open_on_full_disk(cls, path: Path) -> "CoreStore | None":
+        """Open for reading when a full disk leaves SQLite no room for its shared-memory file:
+        reading commands and review pages keep working; the first write of any other command
+        fails and is reported as the full disk it is.
+
+        `immutable` reads the database file alone, which is only the whole truth when no commit
+        waits in the WAL: with a non-empty `-wal` (a writer's commits not yet checkpointed)
+        this refuses, and the caller reports the full disk."""
+        if sql.wal_pending(path):
+            return None
+        store = cls(sql.connect_read_only(path, immutable=True), path)
+        store.read_only = "disk full"
         return store
 
     def close(self) -> None:
@@ -58,24 +149,29 @@ class CoreStore:
 
     # -- transactions -------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sql.Connection]:
         if self.conn.in_transaction:  # nested: the outer transaction owns commit/rollback
             yield self.conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
+            # BEGIN inside the try: a Ctrl-C landing just after it must not leave a transaction
+            # open, which would swallow every later write of this connection (the audit row).
+            sql.begin_write(self.conn)
             yield self.conn
+            self.conn.execute("COMMIT")  # may fail (disk full): then it is rolled back too
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
-        else:
-            self.conn.execute("COMMIT")
+
+    def abandon_transaction(self) -> None:
+        """Roll back whatever an interrupted or failed command left open."""
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     # -- migrations ---------------------------------------------------------------------
     def migrate(self) -> None:
-        has_meta = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
+        has_meta = sql.table_exists(self.conn, "meta")
         for domain in self.domains:
             applied = 0
             if has_meta:
@@ -99,11 +195,11 @@ class CoreStore:
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO audit(started_at, os_user, host, tool_version, command, arguments)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (now_iso(), os_user(), socket.gethostname(), tool_version, command,
                  json.dumps(arguments, default=str, sort_keys=True)),
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def audit_finish(self, audit_id: int, outcome: str, counts: dict[str, Any] | None) -> None:
         with self.transaction() as c:
@@ -130,9 +226,10 @@ class CoreStore:
             if row:
                 return int(row[0])
             cur = c.execute(
-                "INSERT INTO cases(reference, created_at) VALUES (?, ?)", (reference, now_iso())
+                "INSERT INTO cases(reference, created_at) VALUES (?, ?) RETURNING id",
+                (reference, now_iso())
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def ensure_device(self, case_reference: str, label: str) -> int:
         """Device labels are unique in a workspace (exhibit references), so one belongs to one case."""
@@ -151,10 +248,10 @@ class CoreStore:
                     )
                 return int(row["id"])
             cur = self.conn.execute(
-                "INSERT INTO devices(case_id, label, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO devices(case_id, label, created_at) VALUES (?, ?, ?) RETURNING id",
                 (case_id, label, now_iso()),
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def device(self, label: str) -> dict[str, Any]:
         row = self.conn.execute(

@@ -18,16 +18,19 @@ migrated in place, in one transaction, the first time it is opened.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from triage import faults
 from triage.categories import KnownCategory, known_category
 from triage.store.core import CoreStore, StoreError, in_chunks, now_iso
 from triage.store.schema import Domain
@@ -240,7 +243,16 @@ class HashsetStore(CoreStore):
         national list takes a while and shows no progress of its own).
         """
         self.hashlib_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.hashlib_dir / f".import-{uuid.uuid4().hex}.sqlite"
+        with _import_running(self.hashlib_dir):
+            return self._write_hashset(name, kind, fmt, scheme, source_path, source_sha256,
+                                       rows, on_stage)
+
+    def _write_hashset(self, name: str, kind: str, fmt: str, scheme: str | None,
+                       source_path: str, source_sha256: str,
+                       rows: Iterable[tuple[Any, ...] | EntryBlock],
+                       on_stage: Callable[[str], None] | None
+                       ) -> tuple[dict[str, Any], dict | None]:
+        tmp = self.hashlib_dir / f"{_IMPORT_PREFIX}{uuid.uuid4().hex}.sqlite"
         try:
             count, pdq_count = _build_list_file(tmp, rows, on_stage)
             with self.transaction() as c:
@@ -249,11 +261,11 @@ class HashsetStore(CoreStore):
                 # is deleted after the commit).
                 cur = c.execute(
                     "INSERT INTO hashsets(name, kind, format, scheme, source_path, source_sha256,"
-                    " imported_at, entry_count, pdq_count) VALUES (?,?,?,?,?,?,?,?,?)",
+                    " imported_at, entry_count, pdq_count) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
                     (f"{name}\x00importing", kind, fmt, scheme, source_path, source_sha256,
                      now_iso(), count, pdq_count),
                 )
-                new_id = int(cur.lastrowid)
+                new_id = int(cur.fetchone()[0])
                 if old is not None:
                     c.execute("DELETE FROM hashsets WHERE id=?", (old["id"],))
                 c.execute("UPDATE hashsets SET name=? WHERE id=?", (name, new_id))
@@ -265,6 +277,15 @@ class HashsetStore(CoreStore):
         if old is not None:
             self.list_file(old["id"]).unlink(missing_ok=True)
         return self.hashset(name), (dict(old) if old is not None else None)
+
+    def clean_stale_imports(self) -> list[Path]:
+        """Delete the `.import-*` files of imports that died; see `clean_stale_imports`."""
+        return clean_stale_imports(self.hashlib_dir)
+
+    def stale_imports(self) -> list[Path]:
+        """`.import-*` files present now (for `triage doctor`; some may belong to a live import)."""
+        folder = self.hashlib_dir
+        return sorted(folder.glob(f"{_IMPORT_PREFIX}*")) if folder.is_dir() else []
 
     def remove_hashset(self, name: str) -> dict[str, Any]:
         hs = self.hashset(name)
@@ -551,6 +572,52 @@ def entry_blocks(items: Iterable[tuple[Any, ...] | EntryBlock],
         yield EntryBlock.from_rows(batch)
 
 
+_IMPORT_PREFIX = ".import-"
+_IMPORT_LOCK = ".imports.lock"
+
+
+def clean_stale_imports(folder: Path) -> list[Path]:
+    """Delete the `.import-*` files of imports that died (kill -9, power cut); returns them.
+
+    Why a lock rather than a file age or a process id: an import of a national list runs
+    for minutes, maybe from another machine sharing the workspace, and must never lose its
+    file. Every import holds a shared lock on `hashlib/.imports.lock` while it builds; this
+    takes the lock exclusively without waiting, so it cleans only when no import runs
+    anywhere, and an import starting meanwhile waits the milliseconds the cleaning takes.
+    """
+    if not folder.is_dir() or not any(folder.glob(f"{_IMPORT_PREFIX}*")):
+        return []
+    try:
+        fd = os.open(folder / _IMPORT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a workspace this user may only read: not this command's to clean
+        return []
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return []  # an import is running right now: its file is not stale
+        stale = sorted(folder.glob(f"{_IMPORT_PREFIX}*"))
+        for path in stale:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
+        return stale
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _import_running(folder: Path) -> Iterator[None]:
+    """Hold the shared import lock (see `clean_stale_imports`) for the whole import."""
+    fd = os.open(folder / _IMPORT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _build_list_file(path: Path, rows: Iterable[tuple[Any, ...] | EntryBlock],
                      on_stage: Callable[[str], None] | None = None) -> tuple[int, int]:
     """Load the entries and index them; returns (entries, entries with a PDQ)."""
@@ -579,6 +646,7 @@ def _build_list_file(path: Path, rows: Iterable[tuple[Any, ...] | EntryBlock],
             count += block.n
             pdq_count += block.with_signal("pdq")
             present.update(c for c in DIGEST_COLUMNS if block.present(c))
+            faults.pause("import", count)
         if on_stage:
             on_stage("indexing")
         for col in DIGEST_COLUMNS:

@@ -8,6 +8,7 @@ from typing import Any
 
 from triage.records import FileResult
 from triage.store.core import now_iso
+from triage.store.disk import record_origin
 from triage.store.signals import SignalStore, frame0_signal, is_picture
 
 # Columns `triage files` prints, in order. Later stages add columns; they never change these.
@@ -30,10 +31,11 @@ class IngestStore(SignalStore):
             if row:
                 return int(row[0])
             cur = c.execute(
-                "INSERT INTO sources(device_id, location, kind, name) VALUES (?, ?, ?, ?)",
+                "INSERT INTO sources(device_id, location, kind, name) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
                 (device_id, location, kind, name),
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def start_run(self, device_id: int, source_id: int) -> int:
         with self.transaction() as c:
@@ -45,10 +47,10 @@ class IngestStore(SignalStore):
             )
             cur = c.execute(
                 "INSERT INTO ingest_runs(device_id, source_id, started_at, state)"
-                " VALUES (?, ?, ?, 'running')",
+                " VALUES (?, ?, ?, 'running') RETURNING id",
                 (device_id, source_id, now_iso()),
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def finish_run(self, run_id: int, state: str, counts: dict[str, Any]) -> None:
         with self.transaction() as c:
@@ -115,6 +117,8 @@ class IngestStore(SignalStore):
                      None if r.ext_mismatch is None else int(r.ext_mismatch), content_id,
                      r.status, r.reason, run_id, r.archive_state, r.appended_offset),
                 )
+                if r.origin is not None:
+                    record_origin(c, device_id, source_id, r)
             for path, state, failure, status in archive_updates:
                 if failure is None:
                     c.execute(
@@ -177,6 +181,8 @@ class IngestStore(SignalStore):
                    c.height, c.exif_make, c.exif_model,
                    c.exif_datetime_original, c.exif_gps, f.mtime, f.atime, f.ctime,
                    f.status, f.reason, f.content_id, f.appended_offset,
+                   f.fs_partition AS partition, f.file_system, f.fs_inode AS inode,
+                   f.deleted, f.unallocated, f.created,
                    COALESCE(od.n - 1, 0) AS duplicate_count,
                    COALESCE(ic.n, 0) AS copies_in_case, c.frames
             FROM files f
@@ -194,7 +200,7 @@ class IngestStore(SignalStore):
         )
         for r in rows:
             d = dict(r)
-            for k in ("ext_mismatch", "exif_gps"):
+            for k in ("ext_mismatch", "exif_gps", "deleted", "unallocated"):
                 if d[k] is not None:
                     d[k] = bool(d[k])
             yield d

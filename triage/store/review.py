@@ -20,6 +20,7 @@ from typing import Any
 
 from triage.categories import UNCATEGORISED
 from triage.store.core import CoreStore, StoreError, os_user
+from triage.store import sqlite as sql
 from triage.store.schema import Domain
 
 REVIEW = Domain(
@@ -108,10 +109,11 @@ class ReviewStore(CoreStore):
             if c.execute("SELECT 1 FROM users WHERE name=?", (name,)).fetchone():
                 raise StoreError(f"user {name!r} already exists")
             cur = c.execute(
-                "INSERT INTO users(name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO users(name, role, password_hash, created_at) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
                 (name, role, password_hash, now),
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def user_by_name(self, name: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
@@ -130,7 +132,7 @@ class ReviewStore(CoreStore):
     def users(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             "SELECT u.id, u.name, u.role, u.active, u.failed_logins, u.locked_until,"
-            " u.created_at, GROUP_CONCAT(c.reference, ',') AS cases FROM users u"
+            f" u.created_at, {sql.string_agg('c.reference', ',')} AS cases FROM users u"
             " LEFT JOIN case_assignments a ON a.user_id=u.id"
             " LEFT JOIN cases c ON c.id=a.case_id GROUP BY u.id ORDER BY u.name"
         )
@@ -223,8 +225,8 @@ class ReviewStore(CoreStore):
     def assign_case(self, case_id: int, user_id: int) -> bool:
         """True if newly assigned."""
         with self.transaction() as c:
-            cur = c.execute("INSERT OR IGNORE INTO case_assignments(case_id, user_id) VALUES (?, ?)",
-                            (case_id, user_id))
+            cur = c.execute("INSERT INTO case_assignments(case_id, user_id) VALUES (?, ?)"
+                            " ON CONFLICT DO NOTHING", (case_id, user_id))
             return cur.rowcount > 0
 
     def assigned_devices(self, user_id: int) -> list[dict[str, Any]]:
@@ -331,9 +333,9 @@ class ReviewStore(CoreStore):
                 raise StoreError("this picture has already been categorised")
             cur = c.execute(
                 "INSERT INTO decisions(content_id, device_id, user_id, scheme, category, via,"
-                " decided_at) VALUES (?, ?, ?, ?, ?, 'direct', ?)",
+                " decided_at) VALUES (?, ?, ?, ?, ?, 'direct', ?) RETURNING id",
                 (content_id, device_id, user_id, scheme, category, now))
-            action = int(cur.lastrowid)
+            action = int(cur.fetchone()[0])
             c.execute("UPDATE decisions SET action_id=? WHERE id=?", (action, action))
             targets: list[tuple[int, int, str]] = []
             for cid in dict.fromkeys(cluster_ids):
@@ -461,9 +463,9 @@ class ReviewStore(CoreStore):
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO exposure(user_id, content_id, device_id, mode, severity, started_at,"
-                " ended_at, seconds, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                " ended_at, seconds, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
                 (user_id, content_id, device_id, mode, severity, now, now, now))
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def extend_exposure(self, exposure_id: int, user_id: int, now: str) -> float | None:
         """A report from the page (heartbeat or stop) at `now`. It can lengthen the interval,
@@ -575,7 +577,7 @@ class ReviewStore(CoreStore):
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO audit(started_at, finished_at, os_user, host, tool_version, command,"
-                " arguments, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " arguments, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (now, now, os_user(), socket.gethostname(), tool_version, command,
                  json.dumps(arguments, default=str, sort_keys=True), outcome))
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])

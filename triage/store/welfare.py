@@ -133,9 +133,9 @@ class WelfareStore(CoreStore):
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO exposure(user_id, content_id, device_id, mode, severity, started_at,"
-                " ended_at, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " ended_at, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (user_id, content_id, device_id, mode, severity, started_at, ended_at, seconds))
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     # -- alerts -------------------------------------------------------------------------
     def raise_welfare_alert(self, user_id: int, rule: str, period: str, level: str,
@@ -143,10 +143,11 @@ class WelfareStore(CoreStore):
         """The new alert's id, or None when this rule already fired for this reviewer and period."""
         with self.transaction() as c:
             cur = c.execute(
-                "INSERT OR IGNORE INTO welfare_alerts(user_id, rule, period, level, figures,"
-                " raised_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO welfare_alerts(user_id, rule, period, level, figures,"
+                " raised_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
                 (user_id, rule, period, level, json.dumps(figures, sort_keys=True), now))
-            return int(cur.lastrowid) if cur.rowcount else None
+            row = cur.fetchone()
+            return int(row[0]) if row else None
 
     def welfare_alert_keys(self, user_id: int) -> set[tuple[str, str]]:
         """(rule, period) of every alert this reviewer has, whatever its state: what is raised."""
@@ -226,7 +227,8 @@ class WelfareStore(CoreStore):
         if unknown:
             raise StoreError(f"unknown care fields: {', '.join(sorted(unknown))}")
         with self.transaction() as c:
-            c.execute("INSERT OR IGNORE INTO care_schedule(user_id, updated_at) VALUES (?, ?)",
+            c.execute("INSERT INTO care_schedule(user_id, updated_at) VALUES (?, ?)"
+                      " ON CONFLICT DO NOTHING",
                       (user_id, now))
             for key, value in values.items():
                 c.execute(f"UPDATE care_schedule SET {key}=? WHERE user_id=?", (value, user_id))
@@ -242,8 +244,9 @@ class WelfareStore(CoreStore):
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO lock_overrides(user_id, day, minutes, lead, reason, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)", (user_id, day, minutes, lead, reason.strip(), now))
-            return int(cur.lastrowid)
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (user_id, day, minutes, lead, reason.strip(), now))
+            return int(cur.fetchone()[0])
 
     def lock_overrides(self, user_id: int, day: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM lock_overrides WHERE user_id=?"

@@ -15,13 +15,13 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from triage.web import auth, exposure, review
+from triage.web import auth, case, exposure, peer, review
 from triage.web import backlog as backlog_web
 from triage.web import welfare
 from triage.web.context import Clock, Policy, close_store, utc_now
 from triage.workspace import Workspace
 
-BLUEPRINTS = [auth.bp, review.bp, exposure.bp, welfare.bp, backlog_web.bp]
+BLUEPRINTS = [auth.bp, review.bp, exposure.bp, welfare.bp, backlog_web.bp, peer.bp, case.bp]
 
 
 def is_loopback(host: str) -> bool:

@@ -23,6 +23,7 @@ from flask import (Blueprint, abort, flash, g, redirect, render_template, reques
 
 from triage import __version__
 from triage.web.context import now, now_text, policy, store
+from triage.web.gates import start_session
 from triage.accounts import verify_password
 from triage.store.review import iso_ms
 from triage.web.redirects import redirect_target
@@ -107,6 +108,7 @@ def login() -> Any:
     session.permanent = True
     session["user_id"] = user["id"]
     session["generation"] = user["session_generation"]
+    start_session()  # pictures revealed in an earlier session do not count in this one
     return redirect(redirect_target(request.args.get("next"), url_for("review.index")))
 
 
@@ -115,6 +117,7 @@ def logout() -> Any:
     user = current_user()
     if user:
         store().end_sessions(user["id"])  # every copy of this session cookie stops working
+        store().forget_reveals(user["id"])
         store().audit_event("web:logout", {"user": user["name"]}, __version__, now_text())
     session.clear()
     flash("Signed out.", "info")

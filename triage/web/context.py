@@ -77,6 +77,23 @@ class Policy:
     def security(self, key: str, default: Any) -> Any:
         return self.raw.get("security", {}).get(key, default)
 
+    @property
+    def reveal_before_category(self) -> bool:
+        """[decisions] reveal_before_category: a category needs the picture revealed first."""
+        return bool(self.raw.get("decisions", {}).get("reveal_before_category", True))
+
+    @property
+    def without_reveal(self) -> tuple[str, ...]:
+        """Categories that may be given to a picture never revealed ("uncertain": the reviewer
+        cannot tell from the blur and says so)."""
+        return tuple(str(c) for c in self.raw.get("decisions", {}).get("without_reveal",
+                                                                        ["uncertain"]))
+
+    @property
+    def peer_categories(self) -> tuple[str, ...]:
+        """[peer_check] categories: decisions a second reviewer must confirm before export."""
+        return tuple(str(c) for c in self.raw.get("peer_check", {}).get("categories", []))
+
 
 def policy() -> Policy:
     return current_app.config["TRIAGE_POLICY"]

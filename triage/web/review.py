@@ -10,6 +10,7 @@ only from the known view). Every picture served is written to the audit table an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,16 @@ from triage.queue.build import QueueItem
 from triage.queue.recorded import QueueView
 from triage.queue.workload import hours_for
 from triage.store import StoreError
+from triage.store.browse import Browse, with_hash_ids
 from triage.web.auth import current_user, login_required
 from triage.media.safe import safe_thumbnail
 from triage.web.context import SCHEMES, now, now_text, policy, store, workspace
 from triage.web.exposure import (known_refusal, open_intervals, refused_by_welfare,
                                  remember_known_view)
+from triage.web.gates import allowed_blind_text, record_reveal, reveal_refusal, revealed
+from triage.web.navigation import (browse_args, browse_from_request, describe, nav_state,
+                                   page_from_request, page_of)
+from triage.web.panel import category_label, context_for
 from triage.web.redirects import redirect_target
 
 bp = Blueprint("review", __name__)
@@ -159,32 +165,110 @@ def _device_for(label: str) -> dict[str, Any]:
     return device
 
 
+def page_keys() -> list[dict[str, str]]:
+    return [{"key": k, "category": c, "label": label} for k, c, label in SCHEMES[policy().scheme]]
+
+
+def decision_context() -> dict[str, Any]:
+    """What every reviewing page needs to know of the lab's decision rules."""
+    p = policy()
+    return {"d": display_settings(), "keys": page_keys(), "scheme": p.scheme,
+            "reveal_first": p.reveal_before_category, "without_reveal": list(p.without_reveal),
+            "peer_categories": list(p.peer_categories), "blind_text": allowed_blind_text()}
+
+
 def _page_context(device: dict[str, Any]) -> dict[str, Any]:
-    keys = [{"key": k, "category": c, "label": label} for k, c, label in SCHEMES[policy().scheme]]
-    return {"device": device, "d": display_settings(), "keys": keys, "scheme": policy().scheme}
+    return {"device": device, **decision_context()}
+
+
+def _category_labels() -> dict[str, str]:
+    """Every category a filter may name (both grading schemes: list candidates can carry
+    either), with its label."""
+    return {c: label for scheme in SCHEMES.values() for _, c, label in scheme}
+
+
+def _browse(device_id: int) -> Browse:
+    return with_hash_ids(store(), device_id, browse_from_request(set(_category_labels())))
+
+
+def _decided_tiles(device: dict[str, Any], rows: list[dict[str, Any]], user_id: int
+                   ) -> list[dict[str, Any]]:
+    hidden = store().peer_hidden_actions(device["id"], user_id, policy().peer_categories)
+    out = []
+    for r in rows:
+        masked = r["action_id"] in hidden
+        out.append({"content_id": r["content_id"], "cluster_size": 1, "category": None,
+                    "path": r["path"], "reasons": [],
+                    "decision": "awaiting peer check" if masked
+                    else category_label(r["category"]),
+                    "decided_by": r["decided_by"], "decided_at": r["decided_at"]})
+    return out
 
 
 @bp.route("/review/<label>")
 @login_required(REVIEW_ROLES)
 def grid(label: str) -> Any:
+    """The device's queue a page at a time, filtered, sorted and searched as the reviewer
+    chose; also the decided pictures (scope=decided), the second look and the known view."""
     device = _device_for(label)
     user = current_user()
     assert user is not None
+    s = store()
     queue = device_queue(device["id"])
-    page_size = int(policy().display("page_size", 60))
+    s.ensure_facts(device["id"])
+    size = max(1, int(policy().display("page_size", 60)))
     show_known = request.args.get("known") == "1"
     remember_known_view(device["id"], show_known)
-    all_known = store().known_matched_images(device["id"])
+    all_known = s.known_matched_images(device["id"])
     show_uncertain = request.args.get("uncertain") == "1"
     uncertain = second_look(device["id"])
-    items = uncertain[:page_size] if show_uncertain else queue.page(0, page_size)
-    taken = {cid: k["user"] for cid, k in store().live_claims(device["id"], now_text()).items()
+    b = _browse(device["id"])
+    found_elsewhere: list[dict[str, Any]] = []
+    if show_uncertain:
+        page = page_from_request(len(uncertain), size)
+        items: list[Any] = uncertain[page.offset: page.offset + size]
+    elif b.scope == "decided":
+        page = page_from_request(s.decided_count(device["id"], b), size)
+        items = _decided_tiles(device, s.decided_page(device["id"], b, page.offset, size),
+                               user["id"])
+    else:
+        page = page_from_request(s.browse_count(device["id"], b), size)
+        items = s.browse_entries(device["id"], b, page.offset, size)
+        if b.hash_search() and not items:
+            found_elsewhere = _where_is(device, b.hash_ids, user["id"])
+    taken = {cid: k["user"] for cid, k in s.live_claims(device["id"], now_text()).items()
              if k["user_id"] != user["id"]}
-    return render_template("grid.html", items=items, taken=taken,
-                           known=all_known if show_known else [],
-                           show_known=show_known, known_count=len(all_known),
-                           show_uncertain=show_uncertain, uncertain_count=len(uncertain),
-                           progress=progress(device["id"], queue), **_page_context(device))
+    shown = [it["content_id"] if isinstance(it, dict) else it.content_id for it in items]
+    return render_template(
+        "grid.html", items=items, taken=taken, page=page,
+        revealed=revealed(shown), facets=s.facets(device["id"]),
+        tags=[t for t, _ in s.case_tags(int(device["case_id"]))],
+        filters=describe(b, _category_labels()), categories=_category_labels(),
+        known=all_known if show_known else [], found_elsewhere=found_elsewhere,
+        show_known=show_known, known_count=len(all_known),
+        show_uncertain=show_uncertain, uncertain_count=len(uncertain),
+        progress=progress(device["id"], queue), **nav_state(b), **_page_context(device))
+
+
+def _where_is(device: dict[str, Any], content_ids: Sequence[int], user_id: int
+              ) -> list[dict[str, Any]]:
+    """A hash search found these on the device but not in the queue: say why."""
+    hidden = store().peer_hidden_actions(device["id"], user_id, policy().peer_categories)
+    decided = store().current_decisions(device["id"])
+    out = []
+    for r in store().where_is(device["id"], list(content_ids)):
+        d = decided.get(r["id"])
+        if d is not None:
+            what = ("categorised (awaiting peer check)" if r["action_id"] in hidden
+                    else f"categorised {category_label(d['category'])} by {d['user']}")
+        elif r["known"]:
+            what = "known: matched exactly by a hash list (see the known view)"
+        elif r["media_kind"] not in ("image", "video"):
+            what = f"not a picture ({r['media_kind']})"
+        else:
+            what = "not in the queue"
+        out.append({"path": r["path"], "sha256": r["sha256"], "state": what})
+    return out
 
 
 def second_look(device_id: int) -> list[QueueItem]:
@@ -200,41 +284,71 @@ def second_look(device_id: int) -> list[QueueItem]:
 @bp.route("/review/<label>/item/<int:content_id>")
 @login_required(REVIEW_ROLES)
 def item(label: str, content_id: int) -> Any:
-    """One entry. Opening it claims it for this reviewer; an entry another reviewer has open
-    sends them on to the next one nobody has open."""
+    """One entry with its context panel. Opening it claims it for this reviewer; an entry
+    another reviewer has open sends them on to the next one nobody has open. Next and previous
+    follow the grid's filters and order (carried in the query string)."""
     device = _device_for(label)
     user = current_user()
     assert user is not None
+    s = store()
     queue = device_queue(device["id"])
+    s.ensure_facts(device["id"])
+    b = _browse(device["id"])
+    args = browse_args(b)
     entry = queue.entry(content_id)
     if entry is None:
-        if store().viewable_content(user["id"], content_id) is None:
+        if s.viewable_content(user["id"], content_id) is None:
             abort(404)
-        if any(u["content_id"] == content_id for u in store().uncertain_images(device["id"])):
+        if any(u["content_id"] == content_id for u in s.uncertain_images(device["id"])):
             flash("That picture is marked uncertain; it is decided on the second-look grid.",
                   "info")
             return redirect(url_for("review.grid", label=label, uncertain=1))
         flash("That picture has been categorised; showing the next in the queue.", "info")
-        first = queue.next_free(user["id"], now_text())
+        first = s.browse_next_free(device["id"], b, user["id"], now_text())
         if first is None:
-            return redirect(url_for("review.grid", label=label))
-        return redirect(url_for("review.item", label=label, content_id=first))
+            return redirect(url_for("review.grid", label=label, **args))
+        return redirect(url_for("review.item", label=label, content_id=first, **args))
     holder = claim(device["id"], content_id, user["id"])
     if holder["user_id"] != user["id"]:
-        following = (queue.next_free(user["id"], now_text(), after=entry)
-                     or queue.next_free(user["id"], now_text()))
+        following = (s.browse_next_free(device["id"], b, user["id"], now_text(), content_id)
+                     or s.browse_next_free(device["id"], b, user["id"], now_text()))
         if following is None:
             flash(f"{holder['user']} has that picture open, and every other entry left is open"
                   " with another reviewer.", "info")
-            return redirect(url_for("review.grid", label=label))
+            return redirect(url_for("review.grid", label=label, **args))
         flash(f"{holder['user']} has that picture open; showing the next one nobody has open.",
               "info")
-        return redirect(url_for("review.item", label=label, content_id=following))
+        return redirect(url_for("review.item", label=label, content_id=following, **args))
+    position = s.browse_position(device["id"], b, content_id)
+    if position is None:  # not among the filtered entries: place it in the whole queue
+        b, args = Browse(), {}
+        position = s.browse_position(device["id"], b, content_id) or queue.position(entry)
+    size = max(1, int(policy().display("page_size", 60)))
     return render_template(
-        "item.html", item=entry, position=queue.position(entry),
-        prev_id=queue.next_free(user["id"], now_text(), after=entry, backwards=True),
-        next_id=queue.next_free(user["id"], now_text(), after=entry),
-        progress=progress(device["id"], queue), **_page_context(device))
+        "item.html", item=entry, position=position, total=s.browse_count(device["id"], b),
+        grid_page=page_of(position, size),
+        prev_id=s.browse_next_free(device["id"], b, user["id"], now_text(), content_id,
+                                   backwards=True),
+        next_id=s.browse_next_free(device["id"], b, user["id"], now_text(), content_id),
+        revealed=revealed([content_id]),
+        ctx=context_for(device, content_id, entry, user_id=user["id"]),
+        filters=describe(b, _category_labels()),
+        progress=progress(device["id"], queue), **nav_state(b), **_page_context(device))
+
+
+@bp.route("/review/<label>/context/<int:content_id>")
+@login_required(REVIEW_ROLES)
+def context_panel(label: str, content_id: int) -> Any:
+    """The context panel alone (the grid opens it on demand): text, no picture."""
+    device = _device_for(label)
+    user = current_user()
+    assert user is not None
+    if not store().content_on_device(device["id"], content_id):
+        abort(404)
+    entry = device_queue(device["id"]).entry(content_id)
+    return render_template("_context.html", ctx=context_for(device, content_id, entry,
+                                                            user_id=user["id"]),
+                           device=device, revealed=revealed([content_id]), drawer=True)
 
 
 # -- picture bytes ------------------------------------------------------------------------
@@ -281,6 +395,7 @@ def media(content_id: int, variant: str) -> Any:
                   __version__, now_text())
     if interval is not None:
         s.charge_delivery(interval[0], user["id"], now(), float(d["reveal_seconds"]))
+        record_reveal(user["id"], content_id)
     resp = Response(data, mimetype="image/jpeg")
     resp.headers["Cache-Control"] = "no-store, max-age=0"
     resp.headers["Pragma"] = "no-cache"
@@ -354,6 +469,17 @@ def decide() -> Any:
         holder = store().claim_holder(device_id, content_id, now_text())
         if holder is not None and holder["user_id"] != user["id"]:
             return jsonify(error=taken_message(holder), claimed_by=holder["user"]), 409
+    refusal = reveal_refusal(category, content_id)
+    if refusal:
+        return jsonify(error=refusal, reveal_required=True), 409
+    if entry is not None and body.get("cluster"):
+        # The page asked "apply to N pictures?": if the cluster changed since (another
+        # reviewer's decision, an undo), the reviewer confirms the new number first.
+        expected = body.get("covers")
+        if expected is not None and int(expected) != len(entry.member_content_ids):
+            return jsonify(error=f"this group now holds {len(entry.member_content_ids)}"
+                                 f" pictures, not {expected}: confirm again",
+                           cluster_size=len(entry.member_content_ids)), 409
     try:
         if uncertain:  # the second look: the category replaces the 'uncertain' mark
             result = store().decide_uncertain(device_id, content_id, user["id"], scheme,
@@ -366,7 +492,41 @@ def decide() -> Any:
     except StoreError as exc:
         return jsonify(error=str(exc)), 409
     queue.refresh()  # the decision leaves the queue (a per-request queue is built again)
-    return jsonify(ok=True, category=category, **result, progress=progress(device_id, queue))
+    return jsonify(ok=True, category=category, **result, progress=progress(device_id, queue),
+                   pictures=len(result["content_ids"]),
+                   peer_check=category in policy().peer_categories)
+
+
+@bp.route("/api/annotate", methods=["POST"])
+@login_required(REVIEW_ROLES)
+def annotate() -> Any:
+    """Tags, a note and the VICS reviewer fields of one picture (per case)."""
+    user, body, device_id = _json_device()
+    try:
+        content_id = int(body["content_id"])
+    except (KeyError, TypeError, ValueError):
+        return jsonify(error="content_id must be an integer"), 400
+    s = store()
+    if not s.content_on_device(device_id, content_id):
+        return jsonify(error="not found"), 404
+    tags = body.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t for t in tags.split(",")]
+    if not isinstance(tags, list):
+        return jsonify(error="tags must be a list or comma-separated text"), 400
+    case_id = s.device_case_id(device_id)
+    try:
+        saved = s.annotate(case_id, content_id, user["id"], now_text(), tags=tags,
+                           note=body.get("note"), series=body.get("series"),
+                           victim_identified=body.get("victim_identified"),
+                           offender_identified=body.get("offender_identified"),
+                           distributed=body.get("distributed"))
+    except StoreError as exc:
+        return jsonify(error=str(exc)), 400
+    s.audit_event("web:annotate", {"user": user["name"], "content_id": content_id,
+                                   "fields": sorted(k for k, v in saved.items() if v)},
+                  __version__, now_text())
+    return jsonify(ok=True, **saved)
 
 
 @bp.route("/api/undo", methods=["POST"])

@@ -183,6 +183,10 @@ body{font-family:"DejaVu Sans",Arial,sans-serif;margin:1.5em;color:#222}
 .welfare-charts{display:flex;flex-wrap:wrap;gap:1em}
 table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 6px}
 tr.alert-lock td,tr.alert-escalation td{background:#fbe9e9}small{font-weight:normal;color:#555}
+@page{size:A4 portrait;margin:14mm 12mm 16mm;
+@bottom-left{content:"Reviewer welfare report";font-size:8pt;color:#444}
+@bottom-right{content:"page " counter(page) " of " counter(pages);font-size:8pt;color:#444}}
+@media print{body{margin:0}svg,tr{break-inside:avoid}}
 """
 
 
