@@ -18,6 +18,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)
+	$(VENV)/bin/pip install --quiet -e '.[bench]'
 	$(VENV)/bin/python scripts/bench_ingest.py
 
 clean:

@@ -68,7 +68,8 @@ def test_type_comes_from_bytes_and_renamed_pictures_are_flagged(tmp_path, triage
     assert rows["real.jpeg"]["ext_mismatch"] is False
     assert rows["clip.mp4"]["media_kind"] == "video" and rows["clip.mp4"]["ext_mismatch"] is False
     assert rows["movie.jpg"]["media_kind"] == "video" and rows["movie.jpg"]["ext_mismatch"] is True
-    assert rows["movie.jpg"]["status"] == "ok" and rows["movie.jpg"]["pdq"] is None
+    # Not a decodable video (random bytes after an MP4 header): examined, flagged, hashed.
+    assert rows["movie.jpg"]["status"] == "corrupt" and rows["movie.jpg"]["pdq"] is None
     assert rows["notes.txt"]["ext_mismatch"] is None and rows["notes.txt"]["sha256"]
 
 

@@ -95,14 +95,24 @@ def vpdq_sample(tmp_path: Path, which: str) -> Path:
 
 
 @pytest.mark.parametrize("which", ["meta", "written"])
-@pytest.mark.parametrize("forced", [(), ("--format", "pdq")])
-def test_a_vpdq_file_is_named_not_misread(which, forced, tmp_path, triage, device):
+def test_a_vpdq_file_is_named_not_misread(which, tmp_path, triage, device):
+    """Forced through the picture PDQ format, a vPDQ file is refused naming its own format."""
     sample = vpdq_sample(tmp_path, which)
-    err = triage("hashsets", "import", str(sample), "--name", "video", *forced,
+    err = triage("hashsets", "import", str(sample), "--name", "video", "--format", "pdq",
                  ok=(1,)).output
-    assert "vPDQ" in err and "per-frame video hashes" in err and "not imported yet" in err
+    assert "vPDQ" in err and "per-frame video hashes" in err and "--format vpdq" in err
     assert "header" not in err.lower() and "not 64 hex" not in err
     assert "video" not in lists(triage)
+
+
+@pytest.mark.parametrize("which", ["meta", "written"])
+def test_a_vpdq_file_is_imported_as_one_known_video(which, tmp_path, triage, device):
+    sample = vpdq_sample(tmp_path, which)
+    out = triage("hashsets", "import", str(sample), "--name", "video").output
+    assert "1 entries" in out
+    assert "video" in lists(triage)
+    row = json.loads(triage("hashsets", "list", "--json").output.splitlines()[0])
+    assert row["format"] == "vpdq" and row["entry_count"] == 1
 
 
 def test_hashes_of_empty_content_never_make_a_file_known(tmp_path, triage, device, workspace):

@@ -67,6 +67,9 @@ def assert_files_as_before(new: list[dict], expected: list[dict]) -> None:
         # Issue 14 adds the file-system facts of files from disk images: none in 0.1.0.
         for key in ("partition", "file_system", "inode", "deleted", "unallocated", "created"):
             assert got.pop(key) is None, (got["path"], key)
+        # Issue 13 appends a video's probe, null for everything else (0.1.0 had no video).
+        for k in ("duration", "codec", "fps", "rotation", "audio", "frames_hashed"):
+            assert got.pop(k) is None or got["media_kind"] == "video", got["path"]
         assert got == want, got["path"]  # every field, same names, order and values
 
 
@@ -82,6 +85,8 @@ def assert_export_as_before(new: dict, expected: dict) -> None:
     for media in case["Media"]:
         for f in media["MediaFiles"]:
             assert f.pop("Created") is None
+        # Issue 13 writes each Media's MimeType (a VICS field 0.1.0 left out).
+        assert media.pop("MimeType").startswith(("image/", "video/"))
     for media in want["Media"]:
         for f in media["MediaFiles"]:
             f.pop("Created")
@@ -96,8 +101,9 @@ def test_release_0_1_0_workspace_migrates_and_shows_the_same(old: Path):
 
     files = jsonl(run(ws, "files", "--device", DEVICE, "--json"))
     assert_files_as_before(files, jsonl((expected / "files.jsonl").read_text()))
-    assert jsonl(run(ws, "queue", "--device", DEVICE, "--json")) == \
-        jsonl((expected / "queue.jsonl").read_text())
+    queue = jsonl(run(ws, "queue", "--device", DEVICE, "--json"))
+    assert all(q.pop("kind") == "image" for q in queue)  # issue 13 appends it; 0.1.0: pictures
+    assert queue == jsonl((expected / "queue.jsonl").read_text())
     # The expected CSV was saved through text mode (CRLF -> LF): compare line by line.
     assert run(ws, "export", "--device", DEVICE, "--format", "csv").splitlines() == \
         (expected / "export.csv").read_text().splitlines()
@@ -108,8 +114,9 @@ def test_release_0_1_0_workspace_migrates_and_shows_the_same(old: Path):
     run(ws, "match", "--device", DEVICE)
     assert_files_as_before(jsonl(run(ws, "files", "--device", DEVICE, "--json")),
                            jsonl((expected / "files.jsonl").read_text()))
-    assert jsonl(run(ws, "queue", "--device", DEVICE, "--json")) == \
-        jsonl((expected / "queue.jsonl").read_text())
+    queue = jsonl(run(ws, "queue", "--device", DEVICE, "--json"))
+    assert all(q.pop("kind") == "image" for q in queue)
+    assert queue == jsonl((expected / "queue.jsonl").read_text())
 
     # Every list file is in the new layout and holds the same entries under the same ids.
     store = Workspace(ws).open_store()

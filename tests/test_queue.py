@@ -154,7 +154,9 @@ def test_queue_json_fields_and_limit(tmp_path: Path, ws: Workspace, triage) -> N
     queue = ingest_and_queue(triage, src, "--limit", "3")
     assert [q["rank"] for q in queue] == [1, 2, 3]
     assert set(queue[0]) == {"rank", "content_id", "sha256", "path", "derivative", "score",
-                             "reasons", "cluster_size", "member_content_ids", "category"}
+                             "reasons", "cluster_size", "member_content_ids", "category",
+                             "kind"}
+    assert {q["kind"] for q in queue} == {"image"}
     assert all((ws.derivative_dir / q["derivative"]).is_file() for q in queue)
     text = triage("queue", "--device", "D", "--limit", "1").output
     assert "misc/" in text and "... 3 more entries" in text

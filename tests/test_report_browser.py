@@ -4,8 +4,6 @@ charts drawn, printable to PDF. Skips on a machine without Chromium, fails under
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,35 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.backlog_fixtures import ingest_pictures
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-
-def _missing() -> str | None:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        return "Chromium not installed (apt-get install -y chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python not installed (pip install playwright)"
-    return None
-
+from tests.browser_kit import chromium
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    reason = _missing()
-    if reason:
-        if os.environ.get("TRIAGE_CI") == "1":
-            pytest.fail(f"TRIAGE_CI=1 but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists()
-                              else shutil.which("chromium"), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _figure(page, kpi: str) -> str:

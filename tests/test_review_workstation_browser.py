@@ -9,53 +9,28 @@ a state, never for a time.
 
 from __future__ import annotations
 
-import os
-import threading
 
 import pytest
 
 from tests.review_case import build_case
-from tests.web_support import PASSWORD
+from tests.browser_kit import chromium, serving, sign_in
 from triage.store.browse import Browse
 from triage.web import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEW = {"width": 1366, "height": 768}
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("TRIAGE_CI") == "1":
-        pytest.fail(f"{reason} (TRIAGE_CI=1: .ci/run must install it)")
-    pytest.skip(f"{reason}; install with `apt-get install chromium` and `pip install playwright`")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        _missing(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from werkzeug.serving import make_server
-
     case = build_case(tmp_path_factory.mktemp("workstation"))
-    server = make_server("127.0.0.1", 0, create_app(case.ws), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield case, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(create_app(case.ws)) as base:
+        yield case, base
 
 
 def _page(browser, base: str, name: str = "rev1"):
@@ -65,11 +40,7 @@ def _page(browser, base: str, name: str = "rev1"):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{base}/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    sign_in(page, base, name)
     return page, errors
 
 

@@ -127,10 +127,12 @@ def test_every_kind_names_its_signals():
 
 
 def test_the_matchers_and_media_registries_hold_the_built_ins():
-    assert MATCHERS.names() == ["exact", "pdq"]  # exact first: it decides "known"
-    assert MEDIA.names() == ["image"]
+    assert MATCHERS.names() == ["exact", "pdq", "vpdq"]  # exact first: it decides "known"
+    assert MEDIA.names() == ["image", "video"]
     image = MEDIA.get("image")
     assert image.kinds == {"image"} and image.streams is False
+    video = MEDIA.get("video")
+    assert video.kinds == {"video"} and video.streams is True
 
 
 # -- a lab's package: one signal, one matcher, one media handler, one list format --------------

@@ -6,59 +6,25 @@ Skips on a developer machine without Chromium; fails instead under CI (TRIAGE_CI
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 
 import pytest
 
-from tests.web_support import PASSWORD, build_lab, content_id_of
+from tests.browser_kit import chromium, serving, sign_in
+from tests.web_support import build_lab, content_id_of
 from triage.web import create_app
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("TRIAGE_CI") == "1":
-        pytest.fail(f"{reason} (TRIAGE_CI=1: .ci/run must install it)")
-    pytest.skip(f"{reason}; install with `apt-get install chromium` and `pip install playwright`")
-
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        _missing(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from werkzeug.serving import make_server
-
     lab = build_lab(tmp_path_factory.mktemp("browser"), reveal_first=True)
-    server = make_server("127.0.0.1", 0, create_app(lab.ws), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield lab, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-
-
-def _sign_in(page, base: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=name]", "rev1")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    with serving(create_app(lab.ws)) as base:
+        yield lab, base
 
 
 def _revealed_seconds(lab, cid: int) -> float:
@@ -76,7 +42,7 @@ def test_review_in_the_browser(browser, served):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    _sign_in(page, base)
+    sign_in(page, base)
     page.goto(f"{base}/review/D1")
 
     # Safe by default: the first thumbnail is blurred and greyscale, and small.
@@ -178,7 +144,7 @@ def test_known_material_reveals_only_in_the_known_view(browser, served, tmp_path
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    _sign_in(page, base)
+    sign_in(page, base)
     page.goto(f"{base}/review/D1")
     assert page.locator(f'.tile[data-cid="{cid}"]').count() == 0  # known: not in the queue
     page.goto(f"{base}/review/D1?known=1")

@@ -4,20 +4,17 @@ break prompt and day lock."""
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from datetime import timedelta
 
 import pytest
 
+from tests.browser_kit import chromium, serving, sign_in
 from tests.web_support import PASSWORD, FakeClock, build_lab, content_id_of, login
 from triage.web import create_app
 from triage.accounts import hash_password
 from triage.demo.welfare import record_view, record_work
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -99,79 +96,47 @@ def test_status_endpoint_and_server_refusal(lab):
     assert c.get("/welfare/status.json").get_json()["allowed"] is True
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("TRIAGE_CI") == "1":
-        pytest.fail(f"{reason} (TRIAGE_CI=1: .ci/run must install it)")
-    pytest.skip(f"{reason}; install with `apt-get install chromium` and `pip install playwright`")
-
-
-def _sign_in(page, base: str, name: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-
-
 def test_break_prompt_and_day_lock_in_the_browser(lab):
-    if not os.path.exists(CHROMIUM):
-        _missing(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed")
-    from werkzeug.serving import make_server
-
     clock = FakeClock()
     clock.now = clock.now.replace(day=7)                 # Thursday
-    server = make_server("127.0.0.1", 0, create_app(lab.ws, clock=clock), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
     uid = _uid(lab, "rev2")
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            page = browser.new_page()
-            _sign_in(page, base, "rev2")
-            page.wait_for_url(f"{base}/")
-            page.goto(f"{base}/review/D2")
-            page.locator(".tile img.media").first.wait_for()
-            assert page.locator("#welfare-prompt").is_hidden()
-            # 50 minutes of continuous revealed viewing: the page covers itself with the prompt.
-            _with_store(lab, lambda s: record_view(s, uid, clock.now - timedelta(minutes=50),
-                                                   50 * 60, "C"))
-            page.reload()
-            prompt = page.locator("#welfare-prompt")
-            prompt.wait_for(state="visible", timeout=5000)
-            assert "10-minute break" in page.locator("#welfare-title").inner_text()
-            assert re.search(r"\d+ min \d\d s left", page.locator("#welfare-countdown").inner_text())
-            # A reveal is refused by the server, not just hidden by the page.
-            refused = page.evaluate("""async () => {
-                const csrf = document.querySelector('meta[name="csrf-token"]').content;
-                const cid = Number(document.querySelector('.tile').dataset.cid);
-                const r = await fetch('/api/exposure/start', {method: 'POST',
-                  headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
-                  body: JSON.stringify({mode: 'revealed', device_id: %d, content_id: cid})});
-                return r.status; }""" % lab.d2)
-            assert refused == 403
-            # After the break, the rest of a 5-hour day: the page shows the day lock.
-            clock.advance(11 * 60)
-            _with_store(lab, lambda s: record_work(s, uid, clock.now, 5 * 3600 - 50 * 60, "C"))
-            clock.now += timedelta(hours=6)
-            page.reload()
-            page.locator("#welfare-title").wait_for(state="visible", timeout=5000)
-            page.wait_for_function(
-                "() => document.getElementById('welfare-title').textContent.includes('locked')")
-            assert "lead's recorded override" in page.locator("#welfare-text").inner_text()
-            # The lead's dashboard shows the lock alert with its figures.
-            lead = browser.new_page()
-            _sign_in(lead, base, "lee")
-            lead.goto(f"{base}/welfare/")
-            section = lead.locator(f"#reviewer-{uid}")
-            assert "locked for today" in section.locator("h2").inner_text()
-            assert "day-hours-stop" in section.inner_text()
-            assert section.locator("svg line.cap").count() >= 6
-            browser.close()
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with chromium() as browser, serving(create_app(lab.ws, clock=clock)) as base:
+        page = browser.new_page()
+        sign_in(page, base, "rev2")
+        page.goto(f"{base}/review/D2")
+        page.locator(".tile img.media").first.wait_for()
+        assert page.locator("#welfare-prompt").is_hidden()
+        # 50 minutes of continuous revealed viewing: the page covers itself with the prompt.
+        _with_store(lab, lambda s: record_view(s, uid, clock.now - timedelta(minutes=50),
+                                               50 * 60, "C"))
+        page.reload()
+        prompt = page.locator("#welfare-prompt")
+        prompt.wait_for(state="visible", timeout=5000)
+        assert "10-minute break" in page.locator("#welfare-title").inner_text()
+        assert re.search(r"\d+ min \d\d s left", page.locator("#welfare-countdown").inner_text())
+        # A reveal is refused by the server, not just hidden by the page.
+        refused = page.evaluate("""async () => {
+            const csrf = document.querySelector('meta[name="csrf-token"]').content;
+            const cid = Number(document.querySelector('.tile').dataset.cid);
+            const r = await fetch('/api/exposure/start', {method: 'POST',
+              headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
+              body: JSON.stringify({mode: 'revealed', device_id: %d, content_id: cid})});
+            return r.status; }""" % lab.d2)
+        assert refused == 403
+        # After the break, the rest of a 5-hour day: the page shows the day lock.
+        clock.advance(11 * 60)
+        _with_store(lab, lambda s: record_work(s, uid, clock.now, 5 * 3600 - 50 * 60, "C"))
+        clock.now += timedelta(hours=6)
+        page.reload()
+        page.locator("#welfare-title").wait_for(state="visible", timeout=5000)
+        page.wait_for_function(
+            "() => document.getElementById('welfare-title').textContent.includes('locked')")
+        assert "lead's recorded override" in page.locator("#welfare-text").inner_text()
+        # The lead's dashboard shows the lock alert with its figures.
+        lead = browser.new_page()
+        sign_in(lead, base, "lee")
+        lead.goto(f"{base}/welfare/")
+        section = lead.locator(f"#reviewer-{uid}")
+        assert "locked for today" in section.locator("h2").inner_text()
+        assert "day-hours-stop" in section.inner_text()
+        assert section.locator("svg line.cap").count() >= 6

@@ -29,6 +29,7 @@ from triage.evidence.base import Limits
 from triage.ingest import IngestOptions, IngestReport, ingest
 from triage.ingest.image_verify import VerifyReport, verify_images
 from triage.match.matcher import MatchConfig, MatchReport, after_list_change, match_device
+from triage.media.video import VideoSettings
 from triage.match.similar import SimilarReport, record_similar, search_alerts, unchecked_count
 from triage.queue.build import QueueItem
 from triage.queue.priority import priority_config
@@ -86,6 +87,10 @@ class Pipeline:
             max_archive_depth=int(lim.get("max_archive_depth", Limits.max_archive_depth)),
             max_compression_ratio=int(lim.get("max_compression_ratio",
                                               Limits.max_compression_ratio)),
+            # A video's child process stops at 80 % of the worker's own per-file limit, so
+            # what it hashed is kept (the worker would otherwise be killed: `timeout`).
+            media_seconds=0.8 * float(lim.get("file_seconds", IngestOptions.file_seconds)),
+            video=VideoSettings.from_config(cfg.get("video", {})),
         )
         opts = IngestOptions(limits=limits, progress=self.progress,
                              derivative_dir=str(self.workspace.derivative_dir),
@@ -221,7 +226,8 @@ class Pipeline:
     def workload(self, device_id: int) -> dict[str, Any]:
         """Queue entries, the unseen pictures they stand for, review hours left."""
         queue = self.open_queue(device_id)
-        return figures(queue.count(), queue.unseen(), self.priority)
+        return figures(queue.count(), queue.unseen(), self.priority,
+                       self.store.queue_video_seconds(device_id))
 
     def queue(self, device: str) -> list[QueueItem]:
         """The device's recorded queue, in rank order."""

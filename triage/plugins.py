@@ -62,6 +62,7 @@ class Registry(Generic[T]):
         self.required = required
         self._plugins: dict[str, Plugin[T]] | None = None
         self._problems: list[PluginProblem] = []
+        self._in_process: set[str] = set()  # names added by register(), whatever their origin
         REGISTRIES[group] = self
 
     # -- loading ------------------------------------------------------------------------
@@ -105,13 +106,17 @@ class Registry(Generic[T]):
         self._add(name, obj, origin, target)
         if len(self._problems) > before:
             raise ValueError(self._problems[-1].problem)
+        self._in_process.add(name)
         return obj
 
     def unregister(self, name: str) -> None:
         """Drop a name added with `register()` (tests and embedding applications)."""
         plugins = self._load()
-        if name in plugins and plugins[name].origin == "code":
+        if name in plugins and name in self._in_process:
+            # register(origin=...) may name a lab's package: it is still in-process, and must
+            # go (a test's stand-in for a built-in kind would otherwise outlive the test).
             del plugins[name]
+            self._in_process.discard(name)
 
     # -- reading ------------------------------------------------------------------------
     def plugins(self) -> list[Plugin[T]]:

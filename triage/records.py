@@ -47,6 +47,12 @@ class SignalValue:
     seconds: float | None = None
 
 
+# Derivative "frames" that are not frames: a video's contact sheet (its representative, the one
+# the grid shows) and its playback clip (WebM). Frames of the content itself are 0 and up.
+SHEET_FRAME = -1
+CLIP_FRAME = -2
+
+
 @dataclass(frozen=True)
 class Derivative:
     """A small copy written at ingest (never the evidence): `name` is relative to the
@@ -116,8 +122,10 @@ class FileResult:
 
     @property
     def derivative(self) -> str | None:
-        """The representative derivative (frame 0's), the one the review pages show."""
-        return next((d.name for d in self.derivatives if d.frame == 0), None)
+        """The representative derivative, the one the review pages show: a video's contact
+        sheet, else frame 0's."""
+        by_frame = {d.frame: d.name for d in self.derivatives}
+        return by_frame.get(SHEET_FRAME, by_frame.get(0))
 
 
 @dataclass

@@ -46,6 +46,7 @@ class ClassifyOptions:
     only: Sequence[str] | None = None  # run just these cards
     redo: bool = False  # forget this device's earlier scores of the selected models first
     on_batch: Callable[[str, int], None] | None = None  # (model, pictures done so far)
+    video_top_k: int = 3  # a video's score: the mean of its best k frames (priority [video])
 
 
 @dataclass
@@ -75,7 +76,8 @@ def options_from_config(cfg: dict[str, Any], **overrides: Any) -> ClassifyOption
     section = cfg.get("classify", {})
     threads = int(section.get("threads", 0)) or None
     opts = ClassifyOptions(batch_size=int(section.get("batch_size", 32)), threads=threads,
-                           skip=tuple(section.get("skip", ())))
+                           skip=tuple(section.get("skip", ())),
+                           video_top_k=int(cfg.get("video", {}).get("top_k", 3)))
     for key, value in overrides.items():
         if value is not None:
             setattr(opts, key, value)
@@ -129,6 +131,9 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
     faults.pause("classify.start")
     # Scores are kept per weights: new weights under the same card name score everything again.
     pending = store.classify_pending(device_id, card.name, card.sha256)
+    # Videos are scored by their frames (below), never by their contact sheet.
+    videos = sorted(store.video_info([cid for cid, _ in pending]))
+    pending = [p for p in pending if p[0] not in set(videos)]
     run.already_done = store.classified_count(device_id, card.name, card.sha256)
     workers = options.threads or os.cpu_count() or 1
     batches = _split(pending, max(1, options.batch_size), workers)
@@ -171,6 +176,8 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
                 if not in_flight:
                     break
                 _record(store, card, run, bar, options, in_flight.popleft().result())
+        if videos:
+            _classify_videos(store, card, runner, videos, prepare, options, run)
     except KeyboardInterrupt:
         run.state = "interrupted"
     finally:
@@ -179,6 +186,42 @@ def _classify_one(store: Store, device_id: int, label: str, derivative_dir: Path
         bar.close()
         run.seconds = round(time.monotonic() - started, 2)
     return run
+
+
+def _classify_videos(store: Store, card: ModelCard, runner: Any, videos: Sequence[int],
+                     prepare: Callable[[tuple[int, str]], tuple[int, np.ndarray | None,
+                                                               str | None]],
+                     options: ClassifyOptions, run: ModelRun) -> None:
+    """Score each video's kept frames (their small copies made at ingest) and give the video
+    the mean of its best `video_top_k` frame scores: a few clear frames make a video likely,
+    one noisy frame alone does not. One video at a time, each committed on its own."""
+    frames = store.frames_to_classify(videos)
+    size = max(1, options.batch_size)
+    for cid in videos:
+        todo = frames.get(cid, [])
+        if not todo:
+            store.record_classifications(card.name, [], [(cid, "no frame copies to score")],
+                                         card.sha256)
+            run.failed += 1
+            continue
+        scored: list[tuple[int, int, float | None, float]] = []
+        for start in range(0, len(todo), size):
+            chunk = todo[start:start + size]
+            prepared = [(frame, sec, prepare((cid, rel))) for frame, sec, rel in chunk]
+            ok = [(frame, sec, arr) for frame, sec, (_, arr, _) in prepared if arr is not None]
+            if ok:
+                values = runner.scores(np.stack([arr for _, _, arr in ok]))
+                scored += [(cid, frame, sec, float(v)) for (frame, sec, _), v in zip(ok, values)]
+        if not scored:
+            store.record_classifications(card.name, [], [(cid, "no frame copy could be read")],
+                                         card.sha256)
+            run.failed += 1
+            continue
+        store.record_frame_scores(card.name, scored, card.sha256)
+        best = sorted((s for *_, s in scored), reverse=True)[:max(1, options.video_top_k)]
+        store.record_classifications(card.name, [(cid, sum(best) / len(best))], [],
+                                     card.sha256)
+        run.classified += 1
 
 
 def _split(pending: list[tuple[int, str]], size: int, workers: int

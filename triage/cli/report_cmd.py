@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from triage.signals.vpdq import timestamp
 from triage.cli.base import command_context, emit_object, json_option, say
 from triage.reports.device import (OutputRefused, device_report, render_device_html,
                                    schedule_csv, write_outputs)
@@ -61,6 +62,10 @@ def report_command(ctx: click.Context, device: str, html_file: Path | None,
                         for l in rep["lists"]}
         rep["ingest_runs"] = len(rep["ingest_runs"])
         rep["disk_images"] = {i["image"]: _describe_image(i) for i in rep["disk_images"]}
+        videos = rep.pop("videos")
+        rep["videos"] = (f"{videos['unique']} unique in {videos['files']} files,"
+                         f" {videos['seconds'] / 60:.1f} min")
+        rep["video_durations"] = {v["path"]: timestamp(v["duration"]) for v in videos["list"]}
         emit_object(rep, False)
 
 

@@ -15,11 +15,14 @@ from pathlib import Path
 
 from PIL import Image
 
+from triage.demo import video
 from triage.demo.synthetic import camera_exif, encode, fake_video, photo_like
 
 # The demo accounts' shared password (`triage demo`'s reviewer, lead and welfare reviewers).
 # Documented in the README; only ever used on the generated demo workspace.
 DEMO_PASSWORD = "demo-reviewer-2026"
+# The demo recording a demo vPDQ list knows (triage.demo.lists).
+KNOWN_VIDEO = "DCIM/Camera/VID_20260614_121212.mp4"
 
 
 @dataclass
@@ -92,8 +95,17 @@ def build_phone_dump(root: Path, seed: int = 7, camera_count: int = 24) -> DemoL
                         encode(photo_like(seed * 1000 + 950 + i, (1024, 768)), "JPEG", 85))
         zf.writestr("holiday/again.jpg", camera[0].read_bytes())
     put("Download/holiday_photos.zip", buf.getvalue())
-    # Video, documents, damaged and empty files.
-    put("DCIM/Camera/VID_20260612_101010.mp4", fake_video(seed))
+    # Videos (generated moving shapes): a camera recording and its messaging copy (re-encoded
+    # smaller: one queue entry), another recording that a demo vPDQ list knows, a WebM download,
+    # and a damaged one. Documents, damaged and empty files.
+    recording = video.encode(seed * 10 + 1, 8.0, width=640, height=360)
+    put("DCIM/Camera/VID_20260612_101010.mp4", recording)
+    put("WhatsApp/Media/WhatsApp Video/VID-20260613-WA0001.mp4",
+        video.reencode(recording, width=320, height=180, bitrate=250_000))
+    put(KNOWN_VIDEO, video.encode(seed * 10 + 2, 6.0, width=480, height=270))
+    put("Download/clip.webm", video.encode(seed * 10 + 3, 4.0, container="webm",
+                                           codec="libvpx"))
+    put("Movies/broken.mp4", fake_video(seed))
     put("Documents/notes.txt", b"shopping: bread, milk\n")
     good = camera[1].read_bytes()
     put("DCIM/Camera/IMG_20260615_000000.jpg", good[: len(good) // 3])  # truncated transfer

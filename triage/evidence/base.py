@@ -103,6 +103,13 @@ class Limits:
     # Keys to unlock encrypted volumes of a disk image: ((volume label, key), ...) from
     # `triage ingest --unlock p3=KEY`. Held in memory only (never stored, never shown).
     unlock: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # A media handler that isolates its work (video) stops a file after this many seconds,
+    # keeping what it found and flagging the file, before the worker's own time limit
+    # (config/ingest.toml [limits] file_seconds) would record it as `timeout`: 80 % of it.
+    media_seconds: float = 240.0
+    # How videos are sampled (`triage.media.video.VideoSettings`, config/ingest.toml [video]);
+    # None: the defaults.
+    video: Any = None
 
 
 @dataclass(frozen=True)
@@ -279,9 +286,12 @@ def _final(path: str, status: str, reason: str, st: os.stat_result | None = None
     return Entry(path=path, final=result)
 
 
-def oversize_result(path: str, stream: BinaryIO, limits: Limits, read: bytes = b"") -> FileResult:
+def oversize_result(path: str, stream: BinaryIO, limits: Limits, read: bytes = b"",
+                    streamed: bool = False) -> FileResult:
     """Hash a file too big to hold in memory as a stream (`read`: its bytes already read); such a
-    picture is not decoded. A container found this way is still opened (by reference)."""
+    picture is not decoded. A container found this way is still opened (by reference).
+    `streamed`: the media handler for its kind reads a stream (video), so the file stays `ok`
+    here and the worker has it examined from its reference."""
     from triage.evidence.findings import note_findings
 
     head = read[:HEAD_BYTES] or stream.read(HEAD_BYTES)
@@ -304,7 +314,7 @@ def oversize_result(path: str, stream: BinaryIO, limits: Limits, read: bytes = b
         result.reason = f"over {limits.max_member_bytes} bytes; hashes cover only the first part"
         result.md5 = result.sha1 = result.sha256 = None
         result.signals = []
-    elif ftype.kind == "image":
+    elif ftype.kind == "image" and not streamed:
         result.status = "too_large"
         result.reason = (f"{size} bytes, over the {limits.in_memory_bytes} byte in-memory limit;"
                          " hashed, not decoded")

@@ -18,7 +18,7 @@ from pathlib import Path
 from triage.evidence.filetypes import HEAD_BYTES, extension_mismatch, identify
 from triage.signals.crypto import digest_bytes
 from triage.media import MediaInput, MediaOutcome, handler_for, setup_handlers
-from triage.records import Derivative, FileResult
+from triage.records import CLIP_FRAME, SHEET_FRAME, Derivative, FileResult
 from triage.evidence.base import (DamagedData, Entry, LimitExceeded, Limits, NotRegularFile,
                                   oversize_result)
 from triage.evidence.findings import note_findings
@@ -86,17 +86,24 @@ def describe_bytes(entry: Entry, data: bytes) -> FileResult:
     if not data:
         result.status, result.reason = "empty", "zero-byte file"
         return result
-    handler = handler_for(ftype.kind)
+    return examine_media(entry, result, MediaInput(ftype, len(data), data))
+
+
+def examine_media(entry: Entry, result: FileResult, media: MediaInput) -> FileResult:
+    """Hand the content to the media handler for its kind (if any) and add what it found to
+    `result` (hashed already); a content this worker examined before is not decoded again."""
+    assert _config is not None and result.sha256 is not None
+    handler = handler_for(media.ftype.kind)
     if handler is None:
         return result
-    cached = _decoded.get(digests.sha256)
+    cached = _decoded.get(result.sha256)
     if cached is None:
-        outcome = handler[1].examine(MediaInput(ftype, len(data), data), _config.limits,
+        outcome = handler[1].examine(media, _config.limits,
                                      want_derivatives=_config.derivative_dir is not None)
-        saved = [Derivative(d.frame, _save_derivative(digests.sha256, d.frame, d.jpeg),
+        saved = [Derivative(d.frame, _save_derivative(result.sha256, d.frame, d.jpeg),
                             d.seconds) for d in outcome.derivatives]
         outcome.derivatives = []  # keep only the names in the cache
-        cached = _decoded[digests.sha256] = (outcome, saved)
+        cached = _decoded[result.sha256] = (outcome, saved)
         if len(_decoded) > _DECODED_MAX:
             _decoded.popitem(last=False)
     outcome, saved = cached
@@ -107,7 +114,12 @@ def describe_bytes(entry: Entry, data: bytes) -> FileResult:
 
 
 def derivative_name(sha256: str, frame: int = 0) -> str:
-    """Frame 0 (the representative) keeps the name review pages and reports always used."""
+    """Frame 0 (the representative) keeps the name review pages and reports always used; a
+    video's contact sheet and playback clip are named for what they are."""
+    if frame == SHEET_FRAME:
+        return f"{sha256[:2]}/{sha256}-sheet.jpg"
+    if frame == CLIP_FRAME:
+        return f"{sha256[:2]}/{sha256}-clip.webm"
     suffix = "" if frame == 0 else f"-f{frame}"
     return f"{sha256[:2]}/{sha256}{suffix}.jpg"
 
@@ -144,7 +156,17 @@ def _read_entry(entry: Entry, limits: Limits) -> bytes | FileResult:
             data = read_upto(stream, limits.in_memory_bytes, entry.size)
             if len(data) <= limits.in_memory_bytes:
                 return data
-            result = oversize_result(entry.path, stream, limits, read=data)
+            result = oversize_result(entry.path, stream, limits, read=data,
+                                     streamed=_streams(identify(data[:HEAD_BYTES]).kind))
+            ftype = identify(data[:HEAD_BYTES])
+            del data
+        result.mtime, result.atime, result.ctime = entry.mtime, entry.atime, entry.ctime
+        if result.status == "ok" and result.sha256 is not None and _streams(ftype.kind):
+            # Too large to hold, but its handler reads a stream: examined from the ref.
+            ref = entry.ref
+            result = examine_media(entry, result, MediaInput(
+                ftype, int(result.size or 0), opener=lambda: open_ref(ref, limits)))
+        return result
     except NotRegularFile as exc:
         return final("special", exc.strerror or str(exc))
     except DamagedData as exc:
@@ -153,8 +175,12 @@ def _read_entry(entry: Entry, limits: Limits) -> bytes | FileResult:
         return final(exc.status, str(exc))
     except OSError as exc:
         return final("unreadable", f"cannot read: {exc.strerror or exc}")
-    result.mtime, result.atime, result.ctime = entry.mtime, entry.atime, entry.ctime
-    return result
 
 
-__all__ = ["WorkerConfig", "init_worker", "process_entry", "derivative_name"]
+def _streams(kind: str) -> bool:
+    """Whether the media handler for file kind `kind` examines content through a stream."""
+    handler = handler_for(kind)
+    return handler is not None and bool(handler[1].streams)
+
+
+__all__ = ["WorkerConfig", "init_worker", "process_entry", "derivative_name", "examine_media"]

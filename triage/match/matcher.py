@@ -22,6 +22,7 @@ from triage.match import MATCHERS
 from triage.match.base import Found, MatchJob
 from triage.match.pdq import (INDEX_DIR, NearestAlert, load_index, nearest_alert,
                               rebuild_index, refresh_index)
+from triage.signals.vpdq import Settings as VpdqSettings
 from triage.workspace import Workspace
 
 __all__ = ["INDEX_DIR", "MatchConfig", "MatchReport", "NearestAlert", "Settings",
@@ -69,11 +70,13 @@ class MatchConfig:
     settings: Settings
     categories: CategoryMap
     derivative_dir: Path
+    vpdq: VpdqSettings = field(default_factory=VpdqSettings)  # [vpdq]: videos vs known videos
 
     @classmethod
     def from_workspace(cls, ws: Workspace) -> "MatchConfig":
         return cls(Settings.from_config(ws.config("matching")),
-                   CategoryMap(ws.config("categories")), ws.derivative_dir)
+                   CategoryMap(ws.config("categories")), ws.derivative_dir,
+                   VpdqSettings.from_config(ws.config("matching")))
 
 
 # -- matching -------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from triage.signals.pdq_index import PdqIndex, codes_from_hex
+from triage.queue.groups import Groups
 from triage.queue.priority import Scored, in_cache, priority_config, score_picture, with_cluster
+from triage.queue.video import score_video, video_groups
 from triage.store import Store
 
 # items (rows of `store.unseen_pictures`) -> content id -> closest alert-list PDQ
@@ -36,6 +38,7 @@ class QueueItem:
     cluster_size: int      # how many near-identical unseen pictures it stands for
     member_content_ids: list[int]  # every content id in the cluster (incl. representative)
     category: str | None   # known category when matched near, else None
+    kind: str = "image"    # image | video (a video entry's copies are its members)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,6 +60,9 @@ class Picture:
     score: float                       # its own score, without the cluster's part
     parts: list[tuple[float, str]]     # (contribution, reason), in `Scored.parts` order
     near_category: str | None          # category of its closest near (PDQ) candidate match
+    kind: str = "image"                # image | video
+    frames: tuple[str, ...] = ()       # a video's kept frames' PDQ (copies cluster by them)
+    duration: float | None = None      # a video's seconds
 
     @property
     def scored(self) -> Scored:
@@ -75,34 +81,50 @@ def build_queue(store: Store, device_id: int, config: dict[str, Any] | None = No
     recorded at match time (`triage.match.similar`).
     """
     cfg = config if config is not None else priority_config()
-    pics = pictures(store, store.unseen_pictures(device_id), cfg, alerts)
+    pics = pictures(store, unseen_items(store, device_id), cfg, alerts)
     queue = [item for item, _ in entries(pics, cfg)]
     queue.sort(key=lambda q: (-q.score, q.content_id))
     return queue
 
 
+def unseen_items(store: Store, device_id: int, content_ids: Sequence[int] | None = None
+                 ) -> list[dict[str, Any]]:
+    """The device's unseen pictures and videos (of `content_ids` when given)."""
+    return (store.unseen_pictures(device_id, content_ids)
+            + store.unseen_videos(device_id, content_ids))
+
+
 def pictures(store: Store, items: Sequence[dict[str, Any]], cfg: dict[str, Any],
              alerts: AlertSource | None = None) -> list[Picture]:
-    """Score each unseen picture on its own (classifier, similarity, EXIF, paths)."""
+    """Score each unseen picture (or video) on its own (classifier, similarity, EXIF, paths)."""
     if not items:
         return []
     ids = [int(i["content_id"]) for i in items]
     scores = store.classification_scores(ids)
     found = (alerts or recorded_alerts(store, cfg))(items)
     near = store.near_match_categories(ids)
+    videos = [cid for cid, i in zip(ids, items) if i.get("kind") == "video"]
+    frame_scores = store.frame_scores(videos) if videos else {}
+    video_matches = store.video_matches(videos) if videos else {}
     out = []
     for item in items:
         cid = int(item["content_id"])
-        alert = found.get(cid)
-        if alert is None and near.get(cid, {}).get("distance") is not None:
-            alert = near[cid]  # else the near match recorded by matching
-        s = score_picture(item, cfg, scores.get(cid), alert)
+        if item.get("kind") == "video":
+            s = score_video(item, cfg, scores.get(cid), frame_scores.get(cid),
+                            video_matches.get(cid, []))
+        else:
+            alert = found.get(cid)
+            if alert is None and near.get(cid, {}).get("distance") is not None:
+                alert = near[cid]  # else the near match recorded by matching
+            s = score_picture(item, cfg, scores.get(cid), alert)
         out.append(Picture(
             content_id=cid, sha256=item["sha256"], derivative=item["derivative"],
             path=_display_path(item["paths"], cfg), pdq=item.get("pdq"),
             pdq_quality=item.get("pdq_quality"), phash=item.get("phash"), score=s.score,
             parts=[(float(c), str(r)) for c, r in s.parts],
-            near_category=near[cid].get("category") if cid in near else None))
+            near_category=near[cid].get("category") if cid in near else None,
+            kind=str(item.get("kind") or "image"), frames=tuple(item.get("frames") or ()),
+            duration=item.get("duration")))
     return out
 
 
@@ -111,15 +133,18 @@ def entries(pics: Sequence[Picture], cfg: dict[str, Any]
     """Cluster pictures into entries: the best-scored member represents the cluster and carries
     the cluster's weight. Unordered (callers sort by (-score, content_id))."""
     out = []
-    for group in clusters([p.hashes for p in pics], cfg):
-        members = [pics[i] for i in group]
+    stills = [p for p in pics if p.kind != "video"]
+    videos = [p for p in pics if p.kind == "video"]
+    groups = [[stills[i] for i in g] for g in clusters([p.hashes for p in stills], cfg)]
+    groups += [[videos[i] for i in g] for g in video_groups(videos)]
+    for members in groups:
         rep = max(members, key=lambda m: (m.score, -m.content_id))
         total = with_cluster(rep.scored, len(members), cfg)
         out.append((QueueItem(
             content_id=rep.content_id, sha256=rep.sha256, path=rep.path,
             derivative=rep.derivative, score=total.score, reasons=total.reasons,
             cluster_size=len(members), member_content_ids=sorted(m.content_id for m in members),
-            category=entry_category(members)), members))
+            category=entry_category(members), kind=rep.kind), members))
     return out
 
 
@@ -147,20 +172,11 @@ def recorded_alerts(store: Store, cfg: dict[str, Any]) -> AlertSource:
 def clusters(items: Sequence[dict[str, Any]], cfg: dict[str, Any]) -> list[list[int]]:
     """Groups of indexes into `items` that are near-identical (union of close pairs)."""
     ccfg = cfg.get("cluster", {})
-    n = len(items)
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    groups = Groups(len(items))
 
     def union(idx: list[int], pairs: Sequence[tuple[int, int]]) -> None:
         for a, b in pairs:
-            ra, rb = find(idx[a]), find(idx[b])
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
+            groups.join(idx[a], idx[b])
 
     min_q = int(ccfg.get("min_pdq_quality", 50))
     good = [i for i, it in enumerate(items) if it.get("pdq") and (it.get("pdq_quality") or 0) >= min_q]
@@ -175,10 +191,7 @@ def clusters(items: Sequence[dict[str, Any]], cfg: dict[str, Any]) -> list[list[
     if rest:
         union(rest, _close_pairs(_codes([items[i]["phash"] for i in rest]),
                                  int(ccfg.get("phash_distance", 4))))
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
-    return list(groups.values())
+    return groups.groups()
 
 
 def pdq_close_pairs(hexes: Sequence[str], limit: int) -> list[tuple[int, int]]:

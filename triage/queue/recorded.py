@@ -32,7 +32,8 @@ import numpy as np
 
 from triage.match.similar import unchecked_count
 from triage.queue.build import (AlertSource, Picture, QueueItem, build_queue, entries,
-                                pictures)
+                                pictures, unseen_items)
+from triage.queue.video import near_videos
 from triage.queue.priority import effective_config
 from triage.queue.workload import figures
 from triage.signals.pdq_index import codes_from_hex
@@ -70,7 +71,7 @@ def record_queue(store: Store, device_id: int, cfg: Mapping[str, Any] | None,
     before = store.queue_build(device_id)
     started = None if before is None else int(before["generation"])
     mark = store.queue_pending_mark()
-    pics = pictures(store, store.unseen_pictures(device_id), cfg)
+    pics = pictures(store, unseen_items(store, device_id), cfg)
     built = entries(pics, cfg)
     entry_rows, member_rows = _rows(built)
     store.save_queue(device_id, entry_rows, member_rows, reason=reason,
@@ -96,7 +97,7 @@ def _rows(built: Sequence[tuple[QueueItem, list[Picture]]]
     for item, members in built:
         entry_rows.append({k: getattr(item, k) for k in (
             "content_id", "score", "reasons", "cluster_size", "category", "path", "sha256",
-            "derivative")})
+            "derivative", "kind")})
         member_rows += [_member_row(m, item.content_id) for m in members]
     return entry_rows, member_rows
 
@@ -105,7 +106,8 @@ def _member_row(p: Picture, entry_id: int) -> dict[str, Any]:
     return {"content_id": p.content_id, "entry_id": entry_id, "score": p.score,
             "parts": [list(x) for x in p.parts], "near_category": p.near_category,
             "path": p.path, "sha256": p.sha256, "derivative": p.derivative, "pdq": p.pdq,
-            "pdq_quality": p.pdq_quality, "phash": p.phash}
+            "pdq_quality": p.pdq_quality, "phash": p.phash, "kind": p.kind, "frames": p.frames,
+            "duration": p.duration}
 
 
 def _picture(row: Mapping[str, Any]) -> Picture:
@@ -113,7 +115,8 @@ def _picture(row: Mapping[str, Any]) -> Picture:
                    derivative=row["derivative"], path=row["path"], pdq=row["pdq"],
                    pdq_quality=row["pdq_quality"], phash=row["phash"], score=float(row["score"]),
                    parts=[(float(c), str(r)) for c, r in row["parts"]],
-                   near_category=row["near_category"])
+                   near_category=row["near_category"], kind=row.get("kind") or "image",
+                   frames=tuple(row.get("frames") or ()), duration=row.get("duration"))
 
 
 # -- keeping it current ---------------------------------------------------------------------
@@ -132,7 +135,7 @@ def apply_pending(store: Store, device_id: int, cfg: Mapping[str, Any] | None) -
         if ids == []:
             return False
         fresh = {p.content_id: p for p in pictures(
-            store, store.unseen_pictures(device_id, ids), cfg)}
+            store, unseen_items(store, device_id, ids), cfg)}
         stored = {m["content_id"]: m for m in store.queue_member_rows(device_id,
                                                                       content_ids=ids)}
         rework: set[int] = set()
@@ -223,6 +226,12 @@ def _entries_near(store: Store, device_id: int, back: Sequence[Picture],
             q = _codes([getattr(p, key)], key)[0]
             near = np.bitwise_count(codes ^ q).sum(axis=1) <= limit
             candidates.update(int(i) for i in ids[near])
+    back_videos = [p for p in back if p.kind == "video"]
+    if back_videos:
+        stored = [_picture(m) for m in store.queue_member_rows(device_id)
+                  if m.get("kind") == "video"]
+        candidates |= near_videos(back_videos, stored)
+        known.update(p.content_id for p in back_videos)  # videos are not in the hash blob
     candidates -= {p.content_id for p in back}
     entries_near = {int(m["entry_id"]) for m in store.queue_member_rows(
         device_id, content_ids=sorted(candidates))} if candidates else set()
@@ -312,7 +321,8 @@ class RecordedQueue:
         return [QueueItem(content_id=r["content_id"], sha256=r["sha256"], path=r["path"],
                           derivative=r["derivative"], score=r["score"], reasons=r["reasons"],
                           cluster_size=r["cluster_size"],
-                          member_content_ids=members[r["content_id"]], category=r["category"])
+                          member_content_ids=members[r["content_id"]], category=r["category"],
+                          kind=r.get("kind") or "image")
                 for r in rows]
 
 
@@ -377,7 +387,7 @@ def workload(store: Store, device_id: int, cfg: Mapping[str, Any] | None = None
     """Queue entries, the unseen pictures they stand for, and the review hours left."""
     ensure(store, device_id, cfg)
     entries_n, unseen = store.queue_counts(device_id)
-    return figures(entries_n, unseen, cfg)
+    return figures(entries_n, unseen, cfg, store.queue_video_seconds(device_id))
 
 
 def review_hours_left(store: Store, device_id: int, cfg: Mapping[str, Any] | None = None

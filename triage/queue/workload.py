@@ -1,4 +1,4 @@
-"""Review time left on a device: queue entries x seconds per entry.
+"""Review time left on a device: queue entries x seconds per entry, a video by its duration.
 
 One place for the rate: `config/priority.toml` `[workload] seconds_per_item` (its source is
 given there), over the packaged default when a workspace's older copy lacks it. The review
@@ -8,12 +8,13 @@ pages' progress line, `triage summary`, the backlog forecast and the device repo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from triage.queue.priority import effective_config
 
 SOURCE = "config/priority.toml [workload] seconds_per_item"
+VIDEO_SOURCE = "config/priority.toml [workload] seconds_per_video_minute"
 
 
 def seconds_per_item(cfg: Mapping[str, Any] | None = None) -> float:
@@ -21,13 +22,33 @@ def seconds_per_item(cfg: Mapping[str, Any] | None = None) -> float:
     return float(effective_config(cfg)["workload"]["seconds_per_item"])
 
 
-def hours_for(entries: int, cfg: Mapping[str, Any] | None = None) -> float:
-    """Review hours for `entries` queue entries (unrounded)."""
-    return entries * seconds_per_item(cfg) / 3600
+def hours_for(entries: int, cfg: Mapping[str, Any] | None = None,
+              video_seconds: Sequence[float] = ()) -> float:
+    """Review hours for `entries` queue entries (unrounded); `video_seconds`: the duration of
+    each video entry among them (counted by its minutes, see `figures`)."""
+    if not video_seconds:
+        return entries * seconds_per_item(cfg) / 3600
+    from triage.queue.video import review_seconds
+
+    eff = effective_config(cfg)
+    return (max(0, entries - len(video_seconds)) * seconds_per_item(eff)
+            + sum(review_seconds(d, eff) for d in video_seconds)) / 3600
 
 
-def figures(entries: int, unseen: int, cfg: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The workload as `triage summary` shows it."""
-    per_item = seconds_per_item(cfg)
+def figures(entries: int, unseen: int, cfg: Mapping[str, Any] | None = None,
+            video_seconds: Sequence[float] = ()) -> dict[str, Any]:
+    """The workload as `triage summary` shows it. `video_seconds`: the duration of each video
+    entry among `entries`; each counts by its minutes (`triage.queue.video.review_seconds`)
+    instead of as one picture."""
+    from triage.queue.video import review_seconds
+
+    eff = effective_config(cfg)
+    per_item = seconds_per_item(eff)
+    pictures = max(0, entries - len(video_seconds))
+    seconds = pictures * per_item + sum(review_seconds(d, eff) for d in video_seconds)
     return {"queue_entries": entries, "unseen_pictures": unseen, "seconds_per_item": per_item,
-            "hours_left": round(entries * per_item / 3600, 2)}
+            "video_entries": len(video_seconds),
+            "video_minutes": round(sum(video_seconds) / 60.0, 2),
+            "seconds_per_video_minute": float(eff["workload"].get("seconds_per_video_minute",
+                                                                  15.0)),
+            "hours_left": round(seconds / 3600, 2)}

@@ -152,6 +152,10 @@ def device_report(store: Store, label: str, review_config: Mapping[str, Any] | N
         "ingest_runs": [{k: r[k] for k in ("location", "started_at", "finished_at", "state")}
                         for r in store.runs_for(dev["id"])],
         "disk_images": disk_images(store, dev["id"]),
+        "videos": summary.get("video_files", 0) and {
+            "files": summary["video_files"], "unique": summary["unique_videos"],
+            "seconds": summary["video_seconds"], "list": store.report_videos(dev["id"])}
+        or {"files": 0, "unique": 0, "seconds": 0.0, "list": []},
         "images": images,
     }
 

@@ -186,6 +186,27 @@ def file_path(row: dict[str, Any], container_sources: set[str] = frozenset()) ->
     return f"{source}/{path}"
 
 
+# Detected type -> the MIME type VICS records carry (pictures and videos; `filetype` names
+# the rest).
+_MIME = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp",
+         "tiff": "image/tiff", "webp": "image/webp", "heic": "image/heic", "heif": "image/heif",
+         "avif": "image/avif", "mp4": "video/mp4", "mov": "video/quicktime",
+         "3gp": "video/3gpp", "mkv": "video/x-matroska", "webm": "video/webm",
+         "avi": "video/x-msvideo", "m4v": "video/x-m4v", "flv": "video/x-flv",
+         "wmv": "video/x-ms-wmv", "mpg": "video/mpeg"}
+
+
+def mime_type(detected_type: str | None) -> str | None:
+    if not detected_type:
+        return None
+    if detected_type in _MIME:
+        return _MIME[detected_type]
+    import filetype
+
+    kind = filetype.get_type(ext=detected_type)
+    return kind.mime if kind is not None else None
+
+
 def reviewer_fields(annotation: dict[str, Any] | None) -> dict[str, Any]:
     """The VICS fields a reviewer filled in (tags, note, series, the three flags)."""
     if not annotation:
@@ -242,6 +263,7 @@ def media_record(first: dict[str, Any], files: list[dict[str, Any]],
         "SHA1": first["sha1"].upper(),
         "MediaSize": first["size"],
         "IsPrecategorized": source == "list" and code is not None,
+        "MimeType": mime_type(first.get("detected_type")),
         **{k: extra[k] for k in MEDIA_FIELDS if k in extra},
         "MediaFiles": [media_file(f, container_sources) for f in files],
     }

@@ -23,15 +23,16 @@ from triage.store.queue import QUEUE, QueueStore
 from triage.store.review import REVIEW, ReviewStore
 from triage.store.schema import CORE, EVIDENCE, INGEST
 from triage.store.similar import SIMILAR, SimilarStore
+from triage.store.video import VIDEO, VideoStore
 from triage.store.welfare import WELFARE, WelfareStore
 
 DOMAINS = (CORE, INGEST, EVIDENCE, HASHSETS, REVIEW, BACKLOG, CLASSIFY, WELFARE, EXPORT, SIMILAR,
-           QUEUE, DISK, BROWSE, ANNOTATIONS, PEER)
+           QUEUE, DISK, BROWSE, ANNOTATIONS, PEER, VIDEO)
 
 
-class Store(BrowseStore, AnnotationStore, PeerStore, CourtStore, DiskStore, QueueStore,
-            SimilarStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore, BacklogStore,
-            HashsetStore, IngestStore, CoreStore):
+class Store(VideoStore, BrowseStore, AnnotationStore, PeerStore, CourtStore, DiskStore,
+            QueueStore, SimilarStore, ExportStore, WelfareStore, ClassifyStore, ReviewStore,
+            BacklogStore, HashsetStore, IngestStore, CoreStore):
     """One workspace database. Open with `Store.open(path)`; close with `.close()`."""
 
     domains = DOMAINS

@@ -212,7 +212,7 @@ class BacklogStore(CoreStore):
         """Who looked at this device's pictures and for how long (from the exposure log)."""
         rows = self.conn.execute(
             "SELECT u.name AS reviewer, COUNT(*) AS views,"
-            " SUM(CASE WHEN e.mode='revealed' THEN 1 ELSE 0 END) AS revealed,"
+            " SUM(CASE WHEN e.mode IN ('revealed','video') THEN 1 ELSE 0 END) AS revealed,"
             " COALESCE(SUM(e.seconds), 0) AS seconds, MIN(e.started_at) AS first,"
             " MAX(e.ended_at) AS last FROM exposure e LEFT JOIN users u ON u.id=e.user_id"
             " WHERE e.device_id=? GROUP BY e.user_id, u.name ORDER BY reviewer", (device_id,))

@@ -1,7 +1,11 @@
 """Classifier scores and what the review queue needs to know about a device's unseen pictures.
 
 "Unseen" is decided here, in one place: a picture with a derivative (it decoded), not matched
-exactly to any hash list (known material or known-good), and with no active reviewer decision.
+exactly to any hash list (known material or known-good), and with no active reviewer decision on
+the device. A decision counts where it was made and where it spread (the case's other exhibits,
+`ReviewStore.decide`), never in another case: the same picture in another investigation is
+categorised there, and its leaving this queue would lose it here (export sends this device's
+decisions only) and tell this case's reviewers that another case categorised it.
 """
 
 from __future__ import annotations
@@ -45,12 +49,13 @@ CLASSIFY = Domain(
 
 class ClassifyStore(CoreStore):
     @staticmethod
-    def _unseen_clause(alias: str) -> str:
-        """SQL condition: content `alias` is neither known (exact match) nor decided."""
+    def _unseen_clause(alias: str, device: str) -> str:
+        """SQL condition: content `alias` is neither known (exact match) nor decided on the
+        device whose id is the SQL expression `device`."""
         return (f"NOT EXISTS (SELECT 1 FROM matches m WHERE m.content_id={alias}.id"
                 " AND m.near=0)"
                 f" AND NOT EXISTS (SELECT 1 FROM decisions dc WHERE dc.content_id={alias}.id"
-                " AND dc.undone_at IS NULL)")
+                f" AND dc.device_id={device} AND dc.undone_at IS NULL)")
 
     # -- classification ---------------------------------------------------------------------
     def classify_pending(self, device_id: int, model: str, weights_sha256: str | None = None
@@ -64,14 +69,14 @@ class ClassifyStore(CoreStore):
             f"""
             SELECT c.id, c.derivative FROM contents c
             WHERE c.id IN (SELECT content_id FROM files WHERE device_id=? AND content_id IS NOT NULL)
-              AND c.derivative IS NOT NULL AND {self._unseen_clause('c')}
+              AND c.derivative IS NOT NULL AND {self._unseen_clause('c', '?')}
               AND NOT EXISTS (SELECT 1 FROM classifications k
                               WHERE k.content_id=c.id AND k.model=? {done})
               AND NOT EXISTS (SELECT 1 FROM classification_failures k
                               WHERE k.content_id=c.id AND k.model=? {done})
             ORDER BY c.id
             """,
-            (device_id, model, *self._done_args(weights_sha256), model,
+            (device_id, device_id, model, *self._done_args(weights_sha256), model,
              *self._done_args(weights_sha256)),
         )
         return [(int(r[0]), str(r[1])) for r in rows]
@@ -151,7 +156,8 @@ class ClassifyStore(CoreStore):
                    c.exif_model, c.exif_datetime_original, f.path, f.deleted
             FROM files f JOIN contents c ON c.id = f.content_id
             {frame0_signal('c', 'pdq', 'sp')} {frame0_signal('c', 'phash', 'sh')}
-            WHERE {{device}} = ? AND {is_picture('c')} AND {self._unseen_clause('c')}
+            WHERE {{device}} = ? AND {is_picture('c')}
+              AND {self._unseen_clause('c', 'f.device_id')}
             """
         if content_ids is None:
             rows: Iterable[Any] = self.conn.execute(

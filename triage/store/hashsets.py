@@ -315,9 +315,9 @@ class HashsetStore(CoreStore):
         conn = self._open_list(hashset_id)
         try:
             for chunk, q in in_chunks(digests):
-                yield from conn.execute(
-                    f"SELECT {algo}, category_raw FROM entries WHERE {algo} IN ({q})", chunk
-                )
+                for r in conn.execute(
+                        f"SELECT {algo}, category_raw FROM entries WHERE {algo} IN ({q})", chunk):
+                    yield r[0], r[1]  # plain tuples, as promised (not the driver's rows)
         finally:
             conn.close()
 
@@ -331,6 +331,25 @@ class HashsetStore(CoreStore):
                                " WHERE signal = ? ORDER BY entry_id, frame", (signal,))
             while rows := cur.fetchmany(batch):
                 yield [tuple(r) for r in rows]
+        finally:
+            conn.close()
+
+    def entry_signal_values(self, hashset_id: int, entry_ids: Sequence[int],
+                            signal: str = "pdq") -> dict[int, list[tuple[int, str, int | None,
+                                                                         float | None]]]:
+        """entry id -> [(frame, value hex, quality, seconds)] of `signal`, in frame order (a
+        known video's frames, for the vPDQ matcher)."""
+        conn = self._open_list(hashset_id)
+        try:
+            out: dict[int, list[tuple[int, str, int | None, float | None]]] = {}
+            for chunk, q in in_chunks(sorted({int(e) for e in entry_ids})):
+                for r in conn.execute(
+                        f"SELECT entry_id, frame, value, quality, seconds FROM entry_signals"
+                        f" WHERE signal = ? AND entry_id IN ({q}) ORDER BY entry_id, frame",
+                        [signal, *chunk]):
+                    out.setdefault(int(r[0]), []).append(
+                        (int(r[1]), bytes(r[2]).hex(), r[3], r[4]))
+            return out
         finally:
             conn.close()
 

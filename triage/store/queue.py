@@ -98,13 +98,22 @@ QUEUE = Domain(
         -- after each decision). Without this index every such test scans the decisions table.
         CREATE INDEX IF NOT EXISTS decisions_content ON decisions(content_id, undone_at);
         """,
+        # Videos are members too (issue 13): what kind a member is, and for a video its kept
+        # frames' PDQ (JSON list) and duration, so that re-encoded copies are clustered again
+        # from the member rows alone after a decision.
+        """
+        ALTER TABLE queue_entries ADD COLUMN kind TEXT;
+        ALTER TABLE queue_members ADD COLUMN kind TEXT;
+        ALTER TABLE queue_members ADD COLUMN frames TEXT;
+        ALTER TABLE queue_members ADD COLUMN duration REAL;
+        """,
     ),
 )
 
 ENTRY_FIELDS = ("content_id", "score", "reasons", "cluster_size", "category", "path", "sha256",
-                "derivative")
+                "derivative", "kind")
 MEMBER_FIELDS = ("content_id", "entry_id", "score", "parts", "near_category", "path", "sha256",
-                 "derivative", "pdq", "pdq_quality", "phash")
+                 "derivative", "pdq", "pdq_quality", "phash", "kind", "frames", "duration")
 
 # Entries ranked after (score, content_id) = (?, ?): `build_queue` sorts by (-score, content_id).
 _AFTER = "(e.score < ? OR (e.score = ? AND e.content_id > ?))"
@@ -117,6 +126,7 @@ def _entry(row: Any) -> dict[str, Any]:
     d = dict(row)
     d["reasons"] = json.loads(d["reasons"])
     d.pop("device_id", None)
+    d["kind"] = d.get("kind") or "image"  # rows recorded before videos were queued
     return d
 
 
@@ -194,19 +204,21 @@ class QueueStore(ReviewStore):
     def _insert_entries(self, device_id: int, entries: Iterable[dict[str, Any]]) -> None:
         self.conn.executemany(
             "INSERT INTO queue_entries(device_id, content_id, score, reasons, cluster_size,"
-            " category, path, sha256, derivative) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " category, path, sha256, derivative, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(device_id, e["content_id"], e["score"], json.dumps(e["reasons"]),
-              e["cluster_size"], e["category"], e["path"], e["sha256"], e["derivative"])
-             for e in entries])
+              e["cluster_size"], e["category"], e["path"], e["sha256"], e["derivative"],
+              e.get("kind") or "image") for e in entries])
 
     def _insert_members(self, device_id: int, members: Iterable[dict[str, Any]]) -> None:
         self.conn.executemany(
             "INSERT INTO queue_members(device_id, content_id, entry_id, score, parts,"
-            " near_category, path, sha256, derivative, pdq, pdq_quality, phash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " near_category, path, sha256, derivative, pdq, pdq_quality, phash, kind, frames,"
+            " duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(device_id, m["content_id"], m["entry_id"], m["score"], json.dumps(m["parts"]),
               m["near_category"], m["path"], m["sha256"], m["derivative"], m["pdq"],
-              m["pdq_quality"], m["phash"]) for m in members])
+              m["pdq_quality"], m["phash"], m.get("kind"),
+              json.dumps(list(m["frames"])) if m.get("frames") else None, m.get("duration"))
+             for m in members])
 
     # -- pending changes --------------------------------------------------------------------
     def mark_queue_pending(self, content_ids: Sequence[int]) -> None:
@@ -359,6 +371,8 @@ class QueueStore(ReviewStore):
                 d = dict(r)
                 d.pop("device_id")
                 d["parts"] = [tuple(p) for p in json.loads(d["parts"])]
+                d["frames"] = tuple(json.loads(d["frames"])) if d.get("frames") else ()
+                d["kind"] = d.get("kind") or "image"
                 out.append(d)
             return out
 

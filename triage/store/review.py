@@ -88,6 +88,14 @@ REVIEW = Domain(
 )
 
 ROLES = ("reviewer", "lead", "backlog", "admin")
+# Exposure modes that are direct viewing: an unblurred picture, or a video's frame or playback
+# (mode 'video', issue 13). Everything else ('blurred') is indirect. The one definition: the
+# welfare rules, totals and reports count these as revealed time.
+DIRECT_MODES = ("revealed", "video")
+
+
+def is_direct(mode: str) -> bool:
+    return mode in DIRECT_MODES
 
 
 def iso_ms(moment: datetime) -> str:
@@ -126,8 +134,13 @@ class ReviewStore(CoreStore):
     def require_user(self, name: str) -> dict[str, Any]:
         user = self.user_by_name(name)
         if user is None:
-            raise StoreError(f"no user {name!r} (add one with `triage users add`)")
+            raise StoreError(f"no user {name!r} ({self._known_users()}"
+                             "; add one with `triage users add`)")
         return user
+
+    def _known_users(self) -> str:
+        known = [r[0] for r in self.conn.execute("SELECT name FROM users ORDER BY name LIMIT 11")]
+        return f"known: {', '.join(known[:10])}" if known else "none yet"
 
     def users(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
@@ -219,7 +232,10 @@ class ReviewStore(CoreStore):
     def case_by_reference(self, reference: str) -> dict[str, Any]:
         row = self.conn.execute("SELECT * FROM cases WHERE reference=?", (reference,)).fetchone()
         if row is None:
-            raise StoreError(f"no case {reference!r} in this workspace")
+            known = [r[0] for r in self.conn.execute(
+                "SELECT reference FROM cases ORDER BY reference LIMIT 11")]
+            hint = f" (known: {', '.join(known[:10])})" if known else " (none yet)"
+            raise StoreError(f"no case {reference!r} in this workspace{hint}")
         return dict(row)
 
     def assign_case(self, case_id: int, user_id: int) -> bool:
@@ -500,7 +516,7 @@ class ReviewStore(CoreStore):
                 return None
             # The next picture is on screen: earlier charges end now (never before they began).
             earlier = c.execute(
-                "SELECT id, started_at FROM exposure WHERE user_id=? AND mode='revealed'"
+                "SELECT id, started_at FROM exposure WHERE user_id=? AND mode IN ('revealed','video')"
                 " AND charged_until>? AND id<>?", (user_id, stamp, exposure_id)).fetchall()
             for other in earlier:
                 c.execute("UPDATE exposure SET charged_until=? WHERE id=?",
@@ -548,7 +564,7 @@ class ReviewStore(CoreStore):
                 "period": key, "per": per, "revealed_seconds": 0.0, "items_revealed": 0,
                 "blurred_seconds": 0.0, "weighted_units": 0.0, "revealed_by_severity": {}})
             secs = float(r["seconds"])
-            if r["mode"] == "revealed":
+            if is_direct(r["mode"]):
                 p["revealed_seconds"] += secs
                 sev = p["revealed_by_severity"]
                 sev[r["severity"]] = sev.get(r["severity"], 0.0) + secs

@@ -80,7 +80,10 @@ class WelfareStore(CoreStore):
         row = self.conn.execute("SELECT id, name, role, active, created_at FROM users"
                                 " WHERE name=?", (name,)).fetchone()
         if row is None:
-            raise StoreError(f"no user {name!r} in this workspace")
+            known = [r[0] for r in self.conn.execute(
+                "SELECT name FROM users ORDER BY name LIMIT 11")]
+            hint = f" (known: {', '.join(known[:10])})" if known else " (none yet)"
+            raise StoreError(f"no user {name!r} in this workspace{hint}")
         return dict(row)
 
     def welfare_person_by_id(self, user_id: int) -> dict[str, Any] | None:
@@ -125,8 +128,8 @@ class WelfareStore(CoreStore):
                                 device_id: int | None = None) -> int:
         """A finished interval written in one go: for simulations (demo, tests) and imports of
         exposure measured elsewhere. Live review writes through the review domain."""
-        if mode not in ("revealed", "blurred"):
-            raise StoreError(f"mode must be 'revealed' or 'blurred', not {mode!r}")
+        if mode not in ("revealed", "blurred", "video"):
+            raise StoreError(f"mode must be 'revealed', 'blurred' or 'video', not {mode!r}")
         seconds = (_parse(ended_at) - _parse(started_at)).total_seconds()
         if seconds < 0:
             raise StoreError("an exposure interval cannot end before it starts")

@@ -17,11 +17,13 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from triage.web import auth, case, exposure, peer, review
 from triage.web import backlog as backlog_web
+from triage.web import video as video_web
 from triage.web import welfare
 from triage.web.context import Clock, Policy, close_store, utc_now
 from triage.workspace import Workspace
 
-BLUEPRINTS = [auth.bp, review.bp, exposure.bp, welfare.bp, backlog_web.bp, peer.bp, case.bp]
+BLUEPRINTS = [auth.bp, review.bp, exposure.bp, welfare.bp, backlog_web.bp, peer.bp, case.bp,
+              video_web.bp]
 
 
 def is_loopback(host: str) -> bool:

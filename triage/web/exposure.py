@@ -14,6 +14,12 @@ charged what it was sent, and the welfare gate reads that figure.
 
 Known material (an exact list match) is revealed only from the known view of its device, which
 the reviewer opens on purpose; known-good pictures never are.
+
+Videos (mode `video`, issue 13): each frame of a video's timeline is revealed on its own (an
+interval with its `frame`), and playing its small clip is one more (`frame` = CLIP_FRAME). Both
+are direct viewing: the welfare gate is asked before either starts, the severity of the video's
+category weights them as it weights a picture's, and the server charges each delivery (a frame
+as a picture, a clip by its length) whatever the page reports.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from triage.web.context import now, now_text, policy, store
 
 bp = Blueprint("exposure", __name__)
 
-MODES = ("revealed", "blurred")
+MODES = ("revealed", "blurred", "video")
+DIRECT = ("revealed", "video")  # one of these at a time per reviewer
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Interval:
     mode: str
     content_id: int | None
     device_id: int
+    frame: int | None = None  # mode 'video': the frame revealed, or CLIP_FRAME while playing
 
 
 class OpenIntervals:
@@ -65,6 +73,16 @@ class OpenIntervals:
     def of_user(self, user_id: int, mode: str) -> list[int]:
         with self._lock:
             return [k for k, v in self._open.items() if v.user_id == user_id and v.mode == mode]
+
+    def revealed_video(self, user_id: int, content_id: int, frame: int
+                       ) -> tuple[int, Interval] | None:
+        """The open 'video' interval of this user for this frame (or the clip), if any."""
+        with self._lock:
+            for k, v in self._open.items():
+                if (v.user_id, v.mode, v.content_id, v.frame) == (user_id, "video", content_id,
+                                                                  frame):
+                    return k, v
+            return None
 
     def revealed(self, user_id: int, content_id: int) -> tuple[int, Interval] | None:
         """The open revealed interval of this user for this picture (id, interval), if any."""
@@ -98,6 +116,15 @@ def known_refusal(device_id: int, content_id: int) -> str | None:
     return None
 
 
+def video_frame_exists(content_id: int, frame: int) -> bool:
+    """Whether the video has this frame's small copy (or, for CLIP_FRAME, its clip)."""
+    from triage.records import CLIP_FRAME
+
+    if frame < 0 and frame != CLIP_FRAME:
+        return False
+    return store().video_derivative(content_id, frame) is not None
+
+
 def open_intervals() -> OpenIntervals:
     return current_app.extensions["triage_open"]
 
@@ -122,7 +149,7 @@ def start() -> Any:
     body = request.get_json(silent=True) or {}
     mode = body.get("mode")
     if mode not in MODES:
-        return jsonify(error="mode must be 'revealed' or 'blurred'"), 400
+        return jsonify(error="mode must be 'revealed', 'blurred' or 'video'"), 400
     s = store()
     try:
         device_id = int(body["device_id"])
@@ -135,7 +162,17 @@ def start() -> Any:
                                    or not s.content_on_device(device_id, content_id)):
         return jsonify(error="not found"), 404
     notice = None
-    if mode == "revealed":
+    frame = None
+    if mode == "video":
+        if content_id is None:
+            return jsonify(error="a video interval needs content_id and frame"), 400
+        try:
+            frame = int(body["frame"])
+        except (KeyError, TypeError, ValueError):
+            return jsonify(error="a video interval needs frame (an integer)"), 400
+        if not video_frame_exists(content_id, frame):
+            return jsonify(error="no such frame of this video"), 404
+    if mode in DIRECT:
         if content_id is None:
             return jsonify(error="a revealed interval needs content_id"), 400
         refusal = known_refusal(device_id, content_id)
@@ -147,12 +184,15 @@ def start() -> Any:
         if gate.break_due or gate.reason not in ("", "ok"):
             notice = str(gate.reason)  # allowed, but the reviewer should see the warning
     opened = open_intervals()
-    for previous in opened.of_user(user["id"], mode):
-        # One picture revealed at a time: a new reveal ends the previous one now.
+    same = DIRECT if mode in DIRECT else (mode,)
+    for previous in [i for m in same for i in opened.of_user(user["id"], m)]:
+        # One picture (or frame, or clip) revealed at a time: a new reveal ends the previous.
         s.extend_exposure(previous, user["id"], now_text())
         opened.pop(previous)
     exposure_id = s.start_exposure(user["id"], content_id, device_id, mode, now_text())
-    opened.add(exposure_id, Interval(user["id"], mode, content_id, device_id))
+    if frame is not None:
+        s.record_exposure_frame(exposure_id, frame)
+    opened.add(exposure_id, Interval(user["id"], mode, content_id, device_id, frame))
     return jsonify(id=exposure_id, notice=notice,
                    heartbeat_seconds=float(policy().exposure("heartbeat_seconds", 2)))
 

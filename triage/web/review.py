@@ -57,9 +57,10 @@ def device_queue(device_id: int) -> QueueView:
     return pipeline().open_queue(device_id, per_request=per_request)
 
 
-def hours_left(remaining: int) -> float:
-    """Remaining review time: queue entries x seconds per entry (`triage.queue.workload`)."""
-    return hours_for(remaining, pipeline().priority)
+def hours_left(remaining: int, video_seconds: Any = ()) -> float:
+    """Remaining review time: queue entries x seconds per entry, a video entry by its minutes
+    (`triage.queue.workload`)."""
+    return hours_for(remaining, pipeline().priority, video_seconds)
 
 
 def progress(device_id: int, queue: QueueView | None = None) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def progress(device_id: int, queue: QueueView | None = None) -> dict[str, Any]:
     counts = store().decision_counts(device_id)
     remaining = queue.count()
     return {"decided": sum(counts.values()), "by_category": counts, "remaining": remaining,
-            "hours_left": round(hours_left(remaining), 2)}
+            "hours_left": round(hours_left(remaining, store().queue_video_seconds(device_id)), 2)}
 
 
 # -- claims -------------------------------------------------------------------------------
@@ -308,6 +309,8 @@ def item(label: str, content_id: int) -> Any:
         if first is None:
             return redirect(url_for("review.grid", label=label, **args))
         return redirect(url_for("review.item", label=label, content_id=first, **args))
+    if entry.kind == "video":  # a video entry has its own view (triage.web.video)
+        return redirect(url_for("video.item", label=label, content_id=content_id))
     holder = claim(device["id"], content_id, user["id"])
     if holder["user_id"] != user["id"]:
         following = (s.browse_next_free(device["id"], b, user["id"], now_text(), content_id)
@@ -373,6 +376,8 @@ def media(content_id: int, variant: str) -> Any:
     if content is None or not content["derivative"]:
         abort(404)
     interval = None
+    if variant == "revealed" and s.video_info([content_id]):
+        abort(404)  # a contact sheet holds many frames: they are revealed one by one only
     if variant == "revealed":
         interval = open_intervals().revealed(user["id"], content_id)
         refused = (refused_by_welfare(user["id"]) or interval is None
@@ -381,22 +386,34 @@ def media(content_id: int, variant: str) -> Any:
             s.audit_event("web:image", {"user": user["name"], "content_id": content_id,
                                         "variant": variant}, __version__, now_text(), "refused")
             abort(403)
-    path = _derivative_path(content["derivative"])
-    if path is None:
-        abort(404)
+    data = derivative_bytes(content["derivative"], variant)
     d = display_settings()
-    if variant == "blurred":
-        data = safe_thumbnail(path, int(d["thumb_max"]), float(d["blur_px"]) / 2,
-                              bool(d["greyscale"]))
-    else:
-        data = path.read_bytes()
     s.audit_event("web:image", {"user": user["name"], "content_id": content_id,
                                 "sha256": content["sha256"], "variant": variant},
                   __version__, now_text())
     if interval is not None:
         s.charge_delivery(interval[0], user["id"], now(), float(d["reveal_seconds"]))
         record_reveal(user["id"], content_id)
-    resp = Response(data, mimetype="image/jpeg")
+    return uncached(data, "image/jpeg")
+
+
+def derivative_bytes(relative: str, variant: str) -> bytes:
+    """A small copy's bytes as the variant asks: 'blurred' is the safe thumbnail (blurred,
+    greyscale, small, per the lab's display settings), anything else the copy itself. 404 for
+    a name outside the derivative folder or a missing file."""
+    path = _derivative_path(relative)
+    if path is None:
+        abort(404)
+    if variant == "blurred":
+        d = display_settings()
+        return safe_thumbnail(path, int(d["thumb_max"]), float(d["blur_px"]) / 2,
+                              bool(d["greyscale"]))
+    return path.read_bytes()
+
+
+def uncached(data: bytes, mimetype: str) -> Response:
+    """A picture or clip response no browser or proxy keeps (it may be indecent material)."""
+    resp = Response(data, mimetype=mimetype)
     resp.headers["Cache-Control"] = "no-store, max-age=0"
     resp.headers["Pragma"] = "no-cache"
     return resp

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from triage.store.review import is_direct
 from triage.welfare.policy import Policy
 
 RULE_LEVELS = {
@@ -152,7 +153,7 @@ def day_figures(rows: list[dict[str, Any]], policy: Policy,
         local = r["start"].astimezone(policy.timezone)
         f = days.setdefault(local.date(), DayFigures(local.date()))
         secs = r["counted"]
-        if r["mode"] == "revealed":
+        if is_direct(r["mode"]):
             f.revealed_seconds += secs
             f.units += secs / 60 * policy.weight(r["severity"])
             f.by_severity[r["severity"]] = f.by_severity.get(r["severity"], 0.0) + secs
@@ -174,7 +175,7 @@ def stretch(rows: list[dict[str, Any]], policy: Policy, now: datetime) -> tuple[
     gap = policy.break_minutes * 60
     start = end = None
     for r in rows:
-        if r["mode"] != "revealed":
+        if not is_direct(r["mode"]):
             continue
         if end is None or (r["start"] - end).total_seconds() >= gap:
             start, end = r["start"], r["end"]
@@ -334,7 +335,7 @@ def assess(store: Any, policy: Policy, user_id: int, now: datetime) -> Assessmen
             last = overrides[-1]
             since = datetime.fromisoformat(last["created_at"].replace("Z", "+00:00"))
             used = sum(r["counted"] for r in rows
-                       if r["mode"] == "revealed" and r["start"] >= since) / 60
+                       if is_direct(r["mode"]) and r["start"] >= since) / 60
             override_left = max(0.0, float(last["minutes"]) - used)
             if override_left > 0:
                 reasons = []

@@ -26,10 +26,6 @@ def detect(path: str) -> str:
     head = read_head(path)
     if head is None:
         raise ListFormatError(f"{path} is empty: nothing to import")
-    from triage.match.lists import pdqlist
-
-    if pdqlist.is_vpdq(head):
-        raise ListFormatError(f"{path} {pdqlist.VPDQ_MESSAGE}")
     for name, module in FORMATS.items():
         if module.sniff(head):
             return name

@@ -8,8 +8,9 @@ after the hash: no SHA-256 list format looks like that). Its file names are prin
 everything after the hash (and the quality) is the path, commas included.
 
 vPDQ per-frame files (`frame,quality,pdq,seconds`, one line per video frame, the layout of
-Meta's vpdq/sample-hashes) are recognised and refused with a message naming the format: a
-video's frames are matched together, not as unrelated pictures, and a later version imports them.
+Meta's vpdq/sample-hashes) are the `vpdq` format (`triage.match.lists.vpdq`); forced through
+this one they are refused with a message naming that format: a video's frames are matched
+together, not as unrelated pictures.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ _HASHER_QUALITY = re.compile(r"^[0-9a-fA-F]{64},(\d{1,3}),(.+)$")    # hash,qual
 _HASHER_PATH = re.compile(r"^[0-9a-fA-F]{64},(.+)$")                # hash,path (older builds)
 _VPDQ = re.compile(r"^\d+,\d{1,3},[0-9a-fA-F]{64},\d+(?:\.\d*)?$")   # frame,quality,pdq,seconds
 _PATHLIKE = re.compile(r"[/\\]|\.[A-Za-z0-9]{2,5}$")
-VPDQ_MESSAGE = ("is a vPDQ file (per-frame video hashes: frame, quality, PDQ, seconds); vPDQ"
-                " lists are not imported yet (a later version will match videos by their"
-                " frames). Nothing was imported.")
+VPDQ_MESSAGE = ("is a vPDQ file (per-frame video hashes: frame, quality, PDQ, seconds), not a"
+                " list of pictures: import it with --format vpdq (or without --format, it is"
+                " recognised). Nothing was imported.")
 
 
 def _data_lines(head: str) -> list[str]:

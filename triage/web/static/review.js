@@ -90,6 +90,8 @@
   }
 
   async function reveal(tile) {
+    // A video's contact sheet is never revealed whole: its frames are, one by one, in its view.
+    if (tile.dataset.kind === "video") { await hide(); window.location.assign(tile.dataset.itemUrl); return; }
     if (revealed && revealed.tile === tile) { await hide(); return; }
     await hide();
     const cid = Number(tile.dataset.cid);
