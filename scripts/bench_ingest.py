@@ -59,6 +59,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,12 +96,15 @@ def become_subreaper() -> None:
         pass
 
 
-def _reap_orphans() -> None:
+def _reap_orphans() -> int:
+    """Wait for the orphans handed to this subreaper; the largest peak RSS among them (KiB)."""
+    peak = 0
     while True:
         try:
-            os.waitpid(-1, 0)
+            _, _, use = os.wait4(-1, 0)
         except ChildProcessError:
-            return
+            return peak
+        peak = max(peak, use.ru_maxrss)
 
 
 def child_env() -> dict[str, str]:
@@ -124,16 +128,23 @@ class Command:
             self.prepare()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        done = subprocess.run(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              env=child_env(), text=True)
-        wall = time.perf_counter() - started
-        _reap_orphans()
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if done.returncode != 0:
-            raise SystemExit(f"{self.name} failed ({done.returncode}): {done.stderr[-2000:]}")
+        with tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=err,
+                                    env=child_env(), text=True)
+            # wait4: this command's own peak RSS (the largest of its process and the children
+            # it waited for); RUSAGE_CHILDREN's ru_maxrss is the largest child of the whole run
+            _, status, use = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+            peak = max(use.ru_maxrss, _reap_orphans())
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            code = os.waitstatus_to_exitcode(status)
+            if code != 0:
+                err.seek(0)
+                raise SystemExit(f"{self.name} failed ({code}): {err.read()[-2000:]}")
+        proc.returncode = code  # reaped above
         self.walls.append(wall)
         self.cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-        self.rss_kib = max(self.rss_kib, after.ru_maxrss)
+        self.rss_kib = max(self.rss_kib, peak)
 
     @property
     def wall(self) -> float:
@@ -179,6 +190,9 @@ def report(commands: list[Command], files: int, total_bytes: int) -> dict[str, C
         print(f"{c.name:<13}{c.wall:9.2f}{min(c.walls):8.2f}{files / c.wall:9.1f}"
               f"{mb / c.wall:8.1f}{c.cpu:8.2f}{c.cpu / max(1, files) * 1000:12.1f}"
               f"{c.rss_kib / 1024:8.0f} MB")
+    floor_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"(peak RSS: the largest process of the command; Linux counts a child's pages from"
+          f" before its exec, so nothing reads below this script's own {floor_mb:.0f} MB)")
     return {c.name: c for c in commands}
 
 
@@ -426,7 +440,7 @@ def _random_file(path: Path, size: int) -> None:
         left = size
         while left:
             n = min(left, 64 << 20)
-            f.write(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
+            f.write(rng.bytes(n))
             left -= n
     os.replace(tmp, path)
 
@@ -444,7 +458,8 @@ def bytes_bench(args: argparse.Namespace, hashdeep: str | None) -> None:
         print(f"\n== non-picture bytes: one file of {size / 1e6:,.0f} MB ==", flush=True)
         _random_file(data, size)
         ws = args.cache / "bench-ws-bytes"
-        for cold in (True, False):
+        # a file larger than memory is never in the page cache: its one run is the cold one
+        for cold in (True,) if size > 5e9 else (True, False):
             evict = (lambda: _evict(data)) if cold else None
 
             def prepare_ingest(evict: Any = evict) -> None:

@@ -47,8 +47,8 @@ SOURCE_EXTS = {".jpg", ".jpeg", ".png", ".webp"}
 def distinct_photos(photos: Path, cache: Path | None = None) -> list[Path]:
     """The photos of `photos` that are not near-copies of one kept before (sorted by name);
     remembered in `cache` for the same folder listing."""
-    listing = sorted((p.name, p.stat().st_size) for p in photos.iterdir()
-                     if p.suffix.lower() in SOURCE_EXTS)
+    listing = sorted([p.name, p.stat().st_size] for p in photos.iterdir()
+                     if p.suffix.lower() in SOURCE_EXTS)  # lists: as JSON reads them back
     memo = cache / f"distinct-r{RECIPE}.json" if cache else None
     if memo and memo.exists():
         saved = json.loads(memo.read_text())
@@ -82,6 +82,9 @@ def _size_for(src: tuple[int, int], mpx: float) -> tuple[int, int]:
 def _make_one(job: tuple[str, str, int, int]) -> list[str]:
     """All sizes (and variants) of one source photo; returns the names written."""
     src, out_dir, index, variants = job
+    names = [f"p{index:03d}_{label}_v{v:02d}.jpg" for label, *_ in SIZES for v in range(variants)]
+    if all((Path(out_dir) / n).exists() for n in names):
+        return names  # made before: no decode
     Image.MAX_IMAGE_PIXELS = None
     with Image.open(src) as im:
         rgb = im.convert("RGB")
