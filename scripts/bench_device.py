@@ -247,14 +247,14 @@ def on_cores(s: Stage, scale: float, cores: int) -> tuple[float, str]:
     CPU seconds (the machine this runs on is shared, so its wall time carries others' load), and
     the rule used. Ingest's workers spread their CPU over the cores while the coordinator (this
     process: walking, SQLite writes) is one thread: max(workers' CPU / cores, coordinator CPU).
-    Classify's ONNX Runtime threads use every core: CPU / cores. Match and queue are one thread
-    (SQLite lookups, the queue build; the PDQ search's numba threads are a small part of match
-    here): their CPU."""
+    Classify's ONNX Runtime threads use every core: CPU / cores. Match and queue are mostly one
+    thread (SQLite lookups, the queue build; only the PDQ search runs in numba threads): the
+    lesser of their CPU and their wall time here, taken to get no faster on more cores."""
     if s.name == "ingest":
         return max(s.child_cpu / cores, s.own_cpu) * scale, "workers' CPU / cores"
     if s.name == "classify":
         return s.cpu * scale / cores, "CPU / cores"
-    return s.cpu * scale, "one thread"
+    return min(s.cpu, s.seconds) * scale, "no faster on more cores"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -155,10 +155,11 @@ class Command:
         return statistics.median(self.cpus)
 
 
-def time_commands(commands: list[Command], runs: int) -> None:
-    """One untimed warm-up of each (page cache, bytecode), then `runs` rounds, interleaved so a
-    change in the machine's load touches every command alike."""
-    for c in commands:
+def time_commands(commands: list[Command], runs: int, warm_up: bool = True) -> None:
+    """One untimed warm-up of each (page cache, bytecode; skipped for a file larger than memory,
+    which the cache cannot hold), then `runs` rounds, interleaved so a change in the machine's
+    load touches every command alike."""
+    for c in commands if warm_up else ():
         c.run()
         c.walls.clear()
         c.cpus.clear()
@@ -471,7 +472,7 @@ def bytes_bench(args: argparse.Namespace, hashdeep: str | None) -> None:
                                              str(folder)], evict)]
             runs = 1 if size > 5e9 else args.runs
             print(f"{'cold (evicted before each run)' if cold else 'warm (page cache)'}:")
-            time_commands(commands, runs)
+            time_commands(commands, runs, warm_up=size <= 5e9)
             got = report(commands, 1, size)
             ratio = got["hashdeep"].wall / got["ingest"].wall
             print(f"ingest MB/s / hashdeep MB/s: {ratio:.2f}x   target >= {TARGET_BYTES_RATIO}x:"

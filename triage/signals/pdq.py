@@ -22,8 +22,9 @@ pictures and generated ones (0-2 bits apart on identical pixels, quality within 
 Meta's published C++ hashes. numpy only: no BLAS call whose threads would compete with the
 ingest workers for the cores.
 
-The 64x64 buffer is kept on the `Picture` (`pdq_buffer`): pHash and dHash are computed from it
-too (`triage.signals.phash`), so one picture's luma is filtered once for all three.
+The 64x64 buffer is kept on the `Picture` (`pdq_buffer`), so the hash and its dihedral variants
+filter one picture's luma once. pHash and dHash do not use it (its decimation aliases: pHash up
+to 30 bits off imagehash); they take the picture's small copy (`triage.signals.phash`).
 """
 
 from __future__ import annotations
