@@ -74,6 +74,7 @@ sys.path.insert(0, str(SCRIPTS.parent))
 
 from bench_phone_set import SOURCE_EXTS, describe, one_pass, phone_set  # noqa: E402
 
+from triage.evidence.base import Limits  # noqa: E402
 from triage.media.image import DRAFT_SIZE  # noqa: E402
 
 FLOOR_DRAFT = 512
@@ -377,11 +378,8 @@ def _accuracy_one(path: str) -> dict[str, Any] | None:
     out: dict[str, Any] = {"name": Path(path).name, "quality": quality, "shift": shifted,
                            "impl": _hamming(pdq_hex(full)[0], ref)}
     for size in sorted({DRAFT_SIZE, FLOOR_DRAFT}):
-        saved, image.DRAFT_SIZE = image.DRAFT_SIZE, size
-        try:
-            got = image.analyse(data, identify(data[:64]), want_derivatives=False)
-        finally:
-            image.DRAFT_SIZE = saved
+        got = image.analyse(data, identify(data[:64]), Limits(draft_px=size),
+                            want_derivatives=False)
         value = {s.signal: s.value for s in got.signals if s.frame == 0}
         out[size] = {"pdq": _hamming(value["pdq"], ref),
                      "phash": _hamming(value["phash"], str(imagehash.phash(full))),
