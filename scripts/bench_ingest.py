@@ -1,563 +1,536 @@
 #!/usr/bin/env python3
-"""Benchmark `triage ingest` against baselines, and measure the accuracy of reduced JPEG decoding.
+"""Benchmark `triage ingest` as whole commands against its floors, and measure the accuracy of
+its shortcuts (reduced JPEG decode, pHash/dHash from the small copy, PDQ in numpy).
 
-What it measures
-----------------
-On one set of files (a generated, cached set of photo-like JPEGs of 1-12 Mpx plus some small
-PNGs; and, with `--photos DIR`, a folder of real photos too), the same run times:
+Pictures (`--photos DIR`, from ../shared/tools/fetch-benign-photos)
+------------------------------------------------------------------
+On the phone-size set made from DIR (scripts/bench_phone_set.py: 12, 4, 1.9 and 0.4 Mpx JPEGs),
+at each `--counts` (default ~200 and ~2,000 files), the same run times these whole commands,
+start-up included, `--runs` times each, interleaved, from the page cache:
 
-  (a) ingest    the real ingest (Python API): fresh workspace, `ingest(...)` with `--workers`
-                processes; includes identification, three digests, reduced decode, PDQ, pHash,
-                dHash, EXIF, the derivative JPEG and the SQLite writes.
-  (b) naive     one process, per file: read, md5+sha1+sha256, full Pillow decode to RGB,
-                imagehash pHash + dHash. What a straightforward script does.
-  (c) hashdeep  `hashdeep -r -c md5,sha256 DIR`: the crypto-only reference forensic tools use
-                (multi-threaded by default; it decodes nothing).
-  (d) floor     read + SHA-256 + reduced decode only (JPEG `draft` at DRAFT_SIZE, then load),
-                with the same number of worker processes as (a): the least work any ingest that
-                hashes and decodes must do, so "ingest / floor" is ingest's own overhead.
+  ingest       `triage ingest SET --workers W --no-classify` in a fresh workspace: everything
+               ingest does (identification, md5+sha1+sha256, reduced decode, PDQ, pHash, dHash,
+               EXIF, the derivative JPEG, SQLite, the match and queue stages of the command).
+  floor        read + SHA-256 + reduced decode (JPEG draft to >= 512 px) + PDQ by the `pdqhash`
+               package on the reference 512 px pixels, W processes: the least a conformant
+               ingest must do. Target: ingest <= 1.5x.
+  floor-nopdq  the same without PDQ. Stretch target: ingest <= 2x.
+  hashdeep     `hashdeep -r -c md5,sha1,sha256 SET` (crypto only, for scale).
+  naive        one process: read, three digests, full decode, imagehash pHash + dHash, pdqhash
+               on full-resolution pixels (what a straightforward script does; --naive).
 
-and prints files/s, MB/s and the ratios against the targets of the issue (ingest >= 5x naive
-with 2 workers; ingest time within 1.5x of the floor). A missed target is reported, never an
-error: this is a measurement, not a test. Peak RSS of the ingest run (coordinator and workers)
-and the CPU count are printed too.
+Each command's CPU seconds are those of its whole process tree (this script is the subreaper of
+the ingest's forkserver and workers). Then an in-process breakdown: CPU ms per file of each
+stage of ingest and of the floor, so a target missed says where the time goes.
 
-Why the draft-accuracy part
----------------------------
-Ingest decodes JPEGs at reduced size (`triage.media.image.DRAFT_SIZE`, DCT scaling) because a full
-decode dominates the cost. That is only acceptable if perceptual hashes barely move. For every
-JPEG (real photos; a sample of the generated set, see `--accuracy-sample`) this compares PDQ
-(Hamming bits of 256, only pictures whose full-decode PDQ quality >= 80, as PDQ's conformance
-bound assumes) and pHash (bits of 64) of a full decode against drafts at 512, 768 and 1024 px,
-with the decode+hash time of each. The chosen size must keep PDQ max <= 10 and pHash max <= 4
-on real photos.
+Accuracy (`--photos`)
+---------------------
+For every photo of DIR and the first pass of the phone-size set (each photo at each size once):
+PDQ through ingest's own path (`triage.media.image.analyse`) against the reference pipeline on
+a full decode (`pdqhash` on the 512 px nearest-neighbour pixels), for quality >= 80 (PDQ's
+conformance rule: <= 10 bits), with the reference's own instability (its distance to itself
+after a one-pixel crop) beside it; pHash and dHash against imagehash on the full decode (target
+<= 8 bits); and triage's numpy PDQ against `pdqhash` on identical pixels.
 
-Usage
------
-    .venv/bin/python scripts/bench_ingest.py --quick
-    .venv/bin/python scripts/bench_ingest.py                      # ~1,000 generated files
-    .venv/bin/python scripts/bench_ingest.py --photos /work/photos --count 200
+Non-picture bytes (`--bytes 100,1000`, MB)
+------------------------------------------
+One file of random bytes per size, read cold (evicted from the page cache before each run with
+posix_fadvise, as a file larger than memory always is) and warm: `triage ingest` of its folder
+against `hashdeep -c md5,sha1,sha256`. Target: >= 1.0x hashdeep's MB/s. `--bytes-huge GB` adds
+one file of that size (make it larger than memory: `free -g`).
 
-Every measurement reads files from the page cache (all files are read once before timing), so
-the figures are CPU cost, not disk speed.
+    .venv/bin/python scripts/bench_ingest.py --photos /work/photos
+    .venv/bin/python scripts/bench_ingest.py --photos /work/photos --counts 200 --runs 3 --quick
+    .venv/bin/python scripts/bench_ingest.py --bytes 100,1000 --skip-pictures
+
+A missed target is reported, never an error: this is a measurement, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import hashlib
 import io
-import json
-import math
 import multiprocessing
 import os
-import random
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import imagehash
+import numpy as np
 from PIL import Image
 
-from triage.media.image import DRAFT_SIZE
-from triage.signals.pdq import pdq_hex
-from triage.signals.phash import perceptual_hashes
-from triage.demo.synthetic import camera_exif, encode, photo_like
+SCRIPTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(SCRIPTS))
+sys.path.insert(0, str(SCRIPTS.parent))
 
-SET_VERSION = 1  # bump when the generated set's recipe changes (invalidates the cache)
-PNG_EVERY = 12  # one file in PNG_EVERY is a small PNG (icon, screenshot crop)
-DRAFT_SIZES = tuple(sorted({512, 768, 1024, DRAFT_SIZE}))
+from bench_phone_set import SOURCE_EXTS, describe, one_pass, phone_set  # noqa: E402
+
+from triage.evidence.base import Limits  # noqa: E402
+from triage.media.image import DRAFT_SIZE  # noqa: E402
+
+FLOOR_DRAFT = 512
+TARGET_FLOOR = 1.5
+TARGET_FLOOR_NOPDQ = 2.0
+TARGET_PDQ_BITS = 10
+TARGET_PHASH_BITS = 8
+TARGET_BYTES_RATIO = 1.0
 PDQ_MIN_QUALITY = 80
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic"}
-
-TARGET_NAIVE_SPEEDUP = 5.0
-TARGET_FLOOR_RATIO = 1.5
-TARGET_PDQ_MAX = 10
-TARGET_PHASH_MAX = 4
+TRIAGE = str(Path(sys.executable).with_name("triage"))
 
 
-# --------------------------------------------------------------------------------------------
-# The generated set
-# --------------------------------------------------------------------------------------------
-
-def _spec(index: int) -> tuple[str, tuple[int, int], int]:
-    """(file name, pixel size, JPEG quality) of generated file `index`; deterministic."""
-    rng = random.Random(1_000_003 * SET_VERSION + index)
-    if index % PNG_EVERY == PNG_EVERY - 1:
-        w, h = rng.randint(64, 640), rng.randint(64, 480)
-        return f"img_{index:05d}.png", (w, h), 0
-    mpx = rng.uniform(1.0, 12.0)
-    aspect = rng.choice((4 / 3, 3 / 2, 16 / 9, 3 / 4, 2 / 3, 9 / 16))
-    w = int(math.sqrt(mpx * 1e6 * aspect))
-    h = int(mpx * 1e6 / w)
-    return f"img_{index:05d}.jpg", (w, h), rng.randint(70, 95)
-
-
-def _generate_one(args: tuple[int, str]) -> str:
-    index, pool_dir = args
-    name, size, quality = _spec(index)
-    target = Path(pool_dir) / name
-    if target.exists():
-        return name
-    img = photo_like(index, size)
-    if name.endswith(".png"):
-        data = encode(img, "PNG")
-    else:
-        data = encode(img, "JPEG", quality, exif=camera_exif(index))
-    tmp = target.with_suffix(target.suffix + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
-    return name
-
-
-def generated_set(cache: Path, count: int, workers: int) -> Path:
-    """The folder holding exactly the first `count` generated files (made once, then cached).
-
-    Files are generated into CACHE/pool-vN (file i is the same whatever --count says), and
-    CACHE/set-vN-COUNT holds hard links to the first COUNT of them, so ingest sees only those.
-    """
-    pool_dir = cache / f"pool-v{SET_VERSION}"
-    set_dir = cache / f"set-v{SET_VERSION}-{count}"
-    names = [_spec(i)[0] for i in range(count)]
-    if set_dir.is_dir() and sorted(p.name for p in set_dir.iterdir()) == sorted(names):
-        return set_dir
-    pool_dir.mkdir(parents=True, exist_ok=True)
-    missing = [i for i in range(count) if not (pool_dir / names[i]).exists()]
-    if missing:
-        print(f"generating {len(missing)} files into {pool_dir} ({workers} processes) ...",
-              flush=True)
-        started = time.perf_counter()
-        # Largest first so the pool does not end on one 12 Mpx straggler.
-        missing.sort(key=lambda i: -_spec(i)[1][0] * _spec(i)[1][1])
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for done, _ in enumerate(pool.imap_unordered(
-                    _generate_one, [(i, str(pool_dir)) for i in missing]), 1):
-                if done % 100 == 0:
-                    print(f"  {done}/{len(missing)}", flush=True)
-        print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
-    tmp_dir = cache / f".set-v{SET_VERSION}-{count}.tmp"
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    tmp_dir.mkdir()
-    for name in names:
-        try:
-            os.link(pool_dir / name, tmp_dir / name)
-        except OSError:
-            shutil.copyfile(pool_dir / name, tmp_dir / name)
-    shutil.rmtree(set_dir, ignore_errors=True)
-    os.replace(tmp_dir, set_dir)
-    return set_dir
-
-
-def list_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
-
-
-def warm_cache(files: list[Path]) -> int:
-    """Read every file once so each measurement starts from the page cache; total bytes."""
-    total = 0
-    for p in files:
-        with open(p, "rb", buffering=0) as f:
-            total += len(f.read())
-    return total
-
-
-# --------------------------------------------------------------------------------------------
-# (a) ingest: run in a child process so its peak RSS is its own
-# --------------------------------------------------------------------------------------------
-
-def _proc_tree_peaks(root: int) -> dict[int, int]:
-    """VmHWM (peak RSS, KiB) of every live descendant of `root`, from /proc."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-            parents[int(entry)] = int(stat[stat.rindex(")") + 2:].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    descendants, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - descendants
-        descendants |= frontier
-    peaks = {}
-    for pid in descendants:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        peaks[pid] = int(line.split()[1])
-        except OSError:
-            continue
-    return peaks
-
-
-def ingest_child(set_dir: str, workers: int) -> None:
-    """Entry point of the child process: one ingest in a fresh workspace; prints JSON."""
-    from triage.ingest.coordinator import IngestOptions, ingest
-    from triage.workspace import init_workspace
-
-    peaks: dict[int, int] = {}
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            for pid, kib in _proc_tree_peaks(os.getpid()).items():
-                peaks[pid] = max(peaks.get(pid, 0), kib)
-            stop.wait(0.2)
-
-    with tempfile.TemporaryDirectory(prefix="triage-bench-ws-") as tmp:
-        ws = init_workspace(Path(tmp))
-        store = ws.open_store()
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        started = time.perf_counter()
-        report = ingest(store, Path(set_dir), "BENCH", "DEV-1",
-                        IngestOptions(workers=workers, progress=False,
-                                      derivative_dir=str(ws.derivative_dir)))
-        seconds = time.perf_counter() - started
-        stop.set()
-        sampler.join()
-        store.close()
-    _stop_forkserver()
-    print(json.dumps({
-        "seconds": seconds,
-        "cpu": _cpu_seconds(),
-        "state": report.state,
-        "by_status": report.counts.by_status,
-        "files": report.counts.files,
-        "rss_self_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "rss_children_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-        "worker_peaks_kib": sorted(peaks.values(), reverse=True),
-    }))
-
-
-def _stop_forkserver() -> None:
-    """Workers are children of the forkserver, which reaps them; stop it (and wait for it) so
-    their rusage (CPU time, peak RSS) reaches RUSAGE_CHILDREN of this process."""
+# -- whole commands, their process trees' CPU -------------------------------------------------
+def become_subreaper() -> None:
+    """Orphaned descendants (the ingest's forkserver outlives its parent for a moment) are
+    re-parented to this process, so their CPU reaches RUSAGE_CHILDREN when reaped here."""
     try:
-        from multiprocessing import forkserver
-
-        forkserver._forkserver._stop()  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - private API; the /proc sample still stands
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
         pass
 
 
-def _cpu_seconds(who: int | None = None) -> float:
-    """User + system CPU seconds of this process and its reaped children (or of `who`)."""
-    whos = [who] if who is not None else [resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN]
-    usages = [resource.getrusage(w) for w in whos]
-    return sum(u.ru_utime + u.ru_stime for u in usages)
-
-
-def _run_child(flag: str, set_dir: Path, workers: int) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), flag,
-                          str(set_dir), "--workers", str(workers)],
-                         check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def run_ingest(set_dir: Path, workers: int) -> dict[str, Any]:
-    return _run_child("--_ingest-child", set_dir, workers)
-
-
-# --------------------------------------------------------------------------------------------
-# (b) naive, (c) hashdeep, (d) floor
-# --------------------------------------------------------------------------------------------
-
-def run_naive(files: list[Path]) -> tuple[float, float]:
-    started, cpu = time.perf_counter(), _cpu_seconds(resource.RUSAGE_SELF)
-    for p in files:
-        data = p.read_bytes()
-        hashlib.md5(data).hexdigest()
-        hashlib.sha1(data).hexdigest()
-        hashlib.sha256(data).hexdigest()
+def _reap_orphans() -> int:
+    """Wait for the orphans handed to this subreaper; the largest peak RSS among them (KiB)."""
+    peak = 0
+    while True:
         try:
-            with Image.open(io.BytesIO(data)) as im:
-                rgb = im.convert("RGB")
-            imagehash.phash(rgb)
-            imagehash.dhash(rgb)
-        except Exception:  # noqa: BLE001 - a non-picture or a broken one: hashed only
-            pass
-    return time.perf_counter() - started, _cpu_seconds(resource.RUSAGE_SELF) - cpu
+            _, _, use = os.wait4(-1, 0)
+        except ChildProcessError:
+            return peak
+        peak = max(peak, use.ru_maxrss)
 
 
-def ensure_hashdeep() -> str | None:
-    found = shutil.which("hashdeep")
-    if found:
-        return found
-    apt = shutil.which("apt-get")
-    if apt:
-        print("hashdeep not on PATH; trying apt-get install -y hashdeep (once) ...", flush=True)
-        try:
-            subprocess.run([apt, "install", "-y", "hashdeep"], check=False, timeout=300,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-    return shutil.which("hashdeep")
+def child_env() -> dict[str, str]:
+    """The commands' environment: bytecode may be written (a normal install has it compiled)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
-def run_hashdeep(hashdeep: str, folder: Path) -> tuple[float, float]:
-    started, cpu = time.perf_counter(), _cpu_seconds(resource.RUSAGE_CHILDREN)
-    subprocess.run([hashdeep, "-r", "-c", "md5,sha256", str(folder)], check=True,
-                   stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started, _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
+@dataclass
+class Command:
+    name: str
+    argv: list[str]
+    prepare: Any = None  # called (untimed) before each run
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    rss_kib: int = 0
+
+    def run(self) -> None:
+        if self.prepare:
+            self.prepare()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        with tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=err,
+                                    env=child_env(), text=True)
+            # wait4: this command's own peak RSS (the largest of its process and the children
+            # it waited for); RUSAGE_CHILDREN's ru_maxrss is the largest child of the whole run
+            _, status, use = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+            peak = max(use.ru_maxrss, _reap_orphans())
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            code = os.waitstatus_to_exitcode(status)
+            if code != 0:
+                err.seek(0)
+                raise SystemExit(f"{self.name} failed ({code}): {err.read()[-2000:]}")
+        proc.returncode = code  # reaped above
+        self.walls.append(wall)
+        self.cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        self.rss_kib = max(self.rss_kib, peak)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpus)
 
 
-def _floor_one(path: str) -> int:
+def time_commands(commands: list[Command], runs: int, warm_up: bool = True) -> None:
+    """One untimed warm-up of each (page cache, bytecode; skipped for a file larger than memory,
+    which the cache cannot hold), then `runs` rounds, interleaved so a change in the machine's
+    load touches every command alike."""
+    for c in commands if warm_up else ():
+        c.run()
+        c.walls.clear()
+        c.cpus.clear()
+    for r in range(runs):
+        for c in commands:
+            c.run()
+        print(f"  round {r + 1}/{runs}: " + ", ".join(f"{c.name} {c.walls[-1]:.2f} s"
+                                                      for c in commands), flush=True)
+
+
+def fresh_workspace(root: Path) -> Any:
+    def prepare() -> None:
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([TRIAGE, "init", str(root)], check=True, stdout=subprocess.DEVNULL,
+                       env=child_env())
+    return prepare
+
+
+def ingest_argv(ws: Path, source: Path, workers: int) -> list[str]:
+    return [TRIAGE, "-w", str(ws), "ingest", str(source), "--case", "BENCH", "--device", "D1",
+            "--workers", str(workers), "--no-classify", "--no-progress"]
+
+
+def report(commands: list[Command], files: int, total_bytes: int) -> dict[str, Command]:
+    mb = total_bytes / 1e6
+    print(f"\n{'command':<13}{'median s':>9}{'min s':>8}{'files/s':>9}{'MB/s':>8}{'CPU s':>8}"
+          f"{'CPU ms/file':>12}{'peak RSS':>10}")
+    for c in commands:
+        print(f"{c.name:<13}{c.wall:9.2f}{min(c.walls):8.2f}{files / c.wall:9.1f}"
+              f"{mb / c.wall:8.1f}{c.cpu:8.2f}{c.cpu / max(1, files) * 1000:12.1f}"
+              f"{c.rss_kib / 1024:8.0f} MB")
+    floor_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"(peak RSS: the largest process of the command; Linux counts a child's pages from"
+          f" before its exec, so nothing reads below this script's own {floor_mb:.0f} MB)")
+    return {c.name: c for c in commands}
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+# -- the floor (a child process: `--_floor SET`) ---------------------------------------------
+def _floor_one(job: tuple[str, bool]) -> int:
+    import pdqhash
+
+    from triage.signals.pdq import pdq_pixels
+
+    path, with_pdq = job
     with open(path, "rb", buffering=0) as f:
         data = f.readall()
     hashlib.sha256(data).digest()
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.format in ("JPEG", "MPO"):
-                im.draft("RGB", (DRAFT_SIZE, DRAFT_SIZE))
-            im.load()
-    except Exception:  # noqa: BLE001
-        pass
+    with Image.open(io.BytesIO(data)) as im:
+        if im.format in ("JPEG", "MPO"):
+            im.draft("RGB", (FLOOR_DRAFT, FLOOR_DRAFT))
+        rgb = im.convert("RGB")
+    if with_pdq:
+        pdqhash.compute(pdq_pixels(rgb))
     return len(data)
 
 
-def floor_child(set_dir: str, workers: int) -> None:
-    """Entry point of the child process timing the floor; prints JSON (seconds, CPU)."""
-    files = list_files(Path(set_dir))
-    # Pool start-up is inside the timing, as ingest's is.
-    started = time.perf_counter()
-    with multiprocessing.get_context("forkserver").Pool(max(1, workers)) as pool:
-        for _ in pool.imap_unordered(_floor_one, [str(p) for p in files], chunksize=4):
+def floor_main(folder: str, workers: int, with_pdq: bool) -> None:
+    if with_pdq:
+        __import__("pdqhash")  # imported once before the fork, as a script would
+    files = [os.path.join(folder, n) for n in sorted(os.listdir(folder))]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for _ in pool.imap_unordered(_floor_one, [(p, with_pdq) for p in files], chunksize=4):
             pass
-    seconds = time.perf_counter() - started
-    _stop_forkserver()
-    print(json.dumps({"seconds": seconds, "cpu": _cpu_seconds()}))
 
 
-def run_floor(folder: Path, workers: int) -> dict[str, Any]:
-    return _run_child("--_floor-child", folder, workers)
+def naive_main(folder: str) -> None:
+    import imagehash
+    import pdqhash
+
+    Image.MAX_IMAGE_PIXELS = None
+    for name in sorted(os.listdir(folder)):
+        data = Path(folder, name).read_bytes()
+        for algo in ("md5", "sha1", "sha256"):
+            hashlib.new(algo, data).hexdigest()
+        with Image.open(io.BytesIO(data)) as im:
+            rgb = im.convert("RGB")
+        imagehash.phash(rgb), imagehash.dhash(rgb)
+        pdqhash.compute(np.asarray(rgb))
 
 
-# --------------------------------------------------------------------------------------------
-# Draft accuracy
-# --------------------------------------------------------------------------------------------
+# -- pictures ---------------------------------------------------------------------------------
+def pictures(args: argparse.Namespace, hashdeep: str | None) -> None:
+    for count in args.counts:
+        folder = phone_set(args.photos, args.cache, count)
+        files = sorted(folder.iterdir())
+        total = sum(p.stat().st_size for p in files)
+        print(f"\n== pictures: {folder}: {describe(folder)} ==")
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        ws = args.cache / "bench-ws"
+        me = [sys.executable, str(Path(__file__).resolve())]
+        commands = [
+            Command("ingest", ingest_argv(ws, folder, args.workers), fresh_workspace(ws)),
+            Command("floor", me + ["--_floor", str(folder), "--workers", str(args.workers)]),
+            Command("floor-nopdq", me + ["--_floor", str(folder), "--workers",
+                                         str(args.workers), "--_no-pdq"]),
+        ]
+        if hashdeep:
+            commands.append(Command("hashdeep", [hashdeep, "-r", "-c", "md5,sha1,sha256",
+                                                 str(folder)]))
+        if args.naive and count <= 500:
+            commands.append(Command("naive", me + ["--_naive", str(folder)]))
+        time_commands(commands, args.runs)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        got = report(commands, len(files), total)
+        ing, fl, fn = got["ingest"], got["floor"], got["floor-nopdq"]
+        r1, r2 = ing.wall / fl.wall, ing.wall / fn.wall
+        print(f"\ningest / floor:        {r1:5.2f}x wall ({ing.cpu / fl.cpu:4.2f}x CPU)"
+              f"   target <= {TARGET_FLOOR}x: {verdict(r1 <= TARGET_FLOOR)}")
+        print(f"ingest / floor-nopdq:  {r2:5.2f}x wall ({ing.cpu / fn.cpu:4.2f}x CPU)"
+              f"   stretch <= {TARGET_FLOOR_NOPDQ}x: {verdict(r2 <= TARGET_FLOOR_NOPDQ)}")
+        if "naive" in got:
+            print(f"ingest vs naive:       {got['naive'].wall / ing.wall:5.2f}x faster")
+        if "hashdeep" in got:
+            print(f"ingest / hashdeep:     {ing.wall / got['hashdeep'].wall:5.2f}x "
+                  "(hashdeep decodes nothing)")
+        shutil.rmtree(ws, ignore_errors=True)
+        breakdown(files, ing.cpu, args.workers)
 
-def _hamming_hex(a: str, b: str) -> int:
+
+def _stage_times(data: bytes) -> dict[str, float]:
+    """CPU seconds of each stage of ingest's path for one picture, and of the floor's."""
+    import pdqhash
+
+    from triage.evidence.filetypes import identify
+    from triage.media import image
+    from triage.signals import pdq, phash
+    from triage.signals.base import Picture
+
+    out: dict[str, float] = {}
+
+    def t(name: str, fn: Any) -> Any:
+        start = time.process_time()
+        value = fn()
+        out[name] = out.get(name, 0.0) + time.process_time() - start
+        return value
+
+    t("identify", lambda: identify(data[:64]))
+    for algo in ("md5", "sha1", "sha256"):
+        t(algo, lambda: hashlib.new(algo, data).digest())
+
+    def decode(size: int) -> Image.Image:
+        im = Image.open(io.BytesIO(data))
+        im.draft("RGB", (size, size))
+        im.load()
+        return im if im.mode == "RGB" else im.convert("RGB")
+
+    rgb = t(f"decode (draft {DRAFT_SIZE})", lambda: decode(DRAFT_SIZE))
+    picture = Picture(rgb, drafted=True)
+    t("EXIF", lambda: image._exif_fields(rgb))
+    t("PDQ (numpy)", lambda: pdq.PDQ.compute(picture))
+    t("small copy", lambda: picture.small)
+    t("pHash + dHash", lambda: (phash.PHASH.compute(picture), phash.DHASH.compute(picture)))
+    t("derivative JPEG", lambda: image._derivative(picture, 1))
+    floor = t(f"floor: decode (draft {FLOOR_DRAFT})", lambda: decode(FLOOR_DRAFT))
+    t("floor: pdqhash", lambda: pdqhash.compute(pdq.pdq_pixels(floor)))
+    return out
+
+
+def breakdown(files: list[Path], ingest_cpu: float, workers: int) -> None:
+    from triage.media.image import setup_decoders
+
+    setup_decoders()
+    totals: dict[str, float] = {}
+    for p in files:
+        for k, v in _stage_times(p.read_bytes()).items():
+            totals[k] = totals.get(k, 0.0) + v
+    n = len(files)
+    ingest_stages = {k: v for k, v in totals.items() if not k.startswith("floor")}
+    staged = sum(ingest_stages.values())
+    print(f"\nwhere the CPU goes, per file (in-process, {n} files):")
+    for k, v in totals.items():
+        print(f"  {k:<26}{v / n * 1000:7.2f} ms")
+    print(f"  {'ingest stages above':<26}{staged / n * 1000:7.2f} ms")
+    print(f"  {'ingest, whole command':<26}{ingest_cpu / n * 1000:7.2f} ms   (the rest: start-up"
+          f" of {workers + 2} processes, reading, IPC, SQLite, match and queue stages:"
+          f" {(ingest_cpu - staged) / n * 1000:.2f} ms)")
+
+
+# -- accuracy -------------------------------------------------------------------------------------
+def _hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
+def _reference_pdq(rgb: Image.Image) -> tuple[str, int]:
+    import pdqhash
+
+    from triage.signals.pdq import pdq_pixels
+
+    bits, quality = pdqhash.compute(pdq_pixels(rgb))
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality)
+
+
 def _accuracy_one(path: str) -> dict[str, Any] | None:
-    """Full decode vs drafts of one JPEG: PDQ/pHash distances and decode+hash seconds."""
-    Image.MAX_IMAGE_PIXELS = None
+    import imagehash
+
+    from triage.evidence.filetypes import identify
+    from triage.media import image
+    from triage.signals.pdq import pdq_hex
+
+    image.setup_decoders()
+    data = Path(path).read_bytes()
     try:
-        out: dict[str, Any] = {}
-        t0 = time.perf_counter()
-        with Image.open(path) as im:
-            if im.format not in ("JPEG", "MPO"):
-                return None
+        with Image.open(io.BytesIO(data)) as im:
             full = im.convert("RGB")
-        full_pdq, quality = pdq_hex(full)
-        full_ph, full_dh = imagehash.phash(full), imagehash.dhash(full)
-        out["full_s"] = time.perf_counter() - t0
-        out["quality"] = quality
-        for size in DRAFT_SIZES:
-            t0 = time.perf_counter()
-            with Image.open(path) as im:
-                im.draft("RGB", (size, size))
-                im.load()
-                rgb = im.convert("RGB")
-            pdq, _ = pdq_hex(rgb)
-            # ingest's own pHash/dHash route (box pre-reduction on drafted pictures)
-            ph, dh = perceptual_hashes(rgb, drafted=rgb.size != full.size)
-            out[size] = {"s": time.perf_counter() - t0, "pdq": _hamming_hex(full_pdq, pdq),
-                         "phash": _hamming_hex(str(full_ph), ph),
-                         "dhash": _hamming_hex(str(full_dh), dh), "px": rgb.size}
-        return out
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - not a picture Pillow reads
         return None
+    ref, quality = _reference_pdq(full)
+    w, h = full.size
+    shifted = min(_hamming(ref, _reference_pdq(full.crop(box))[0])
+                  for box in ((1, 0, w, h), (0, 1, w, h)))
+    out: dict[str, Any] = {"name": Path(path).name, "quality": quality, "shift": shifted,
+                           "impl": _hamming(pdq_hex(full)[0], ref)}
+    for size in sorted({DRAFT_SIZE, FLOOR_DRAFT}):
+        got = image.analyse(data, identify(data[:64]), Limits(draft_px=size),
+                            want_derivatives=False)
+        value = {s.signal: s.value for s in got.signals if s.frame == 0}
+        out[size] = {"pdq": _hamming(value["pdq"], ref),
+                     "phash": _hamming(value["phash"], str(imagehash.phash(full))),
+                     "dhash": _hamming(value["dhash"], str(imagehash.dhash(full)))}
+    return out
 
 
-def _stats(values: list[float]) -> str:
+def _summary(values: list[int], bound: int) -> str:
     if not values:
         return "n/a"
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-    return f"max {max(ordered):>3}  mean {statistics.fmean(ordered):5.2f}  p95 {p95:>3}"
+    return (f"max {max(values):3d}  mean {statistics.fmean(values):5.2f}  over {bound}:"
+            f" {sum(v > bound for v in values):3d} of {len(values)}")
 
 
-def draft_accuracy(label: str, files: list[Path], workers: int, sample: int,
-                   check_targets: bool) -> None:
-    jpegs = [p for p in files if p.suffix.lower() in (".jpg", ".jpeg")]
-    if sample and len(jpegs) > sample:
-        jpegs = sorted(random.Random(7).sample(jpegs, sample))
-    print(f"\n== draft accuracy: {label} ({len(jpegs)} JPEGs) ==")
-    if not jpegs:
-        print("no JPEGs")
+def accuracy(label: str, paths: list[Path], workers: int) -> None:
+    print(f"\n== accuracy: {label} ({len(paths)} files) ==", flush=True)
+    with multiprocessing.get_context("forkserver").Pool(workers) as pool:
+        rows = [r for r in pool.map(_accuracy_one, [str(p) for p in paths], chunksize=1) if r]
+    good = [r for r in rows if r["quality"] >= PDQ_MIN_QUALITY]
+    stable = [r for r in good if r["shift"] <= TARGET_PDQ_BITS]
+    print(f"{len(rows)} pictures; {len(good)} of PDQ quality >= {PDQ_MIN_QUALITY}; of those, "
+          f"{len(stable)} where the reference moves <= {TARGET_PDQ_BITS} bits under a 1-px crop"
+          f" (on the others no reduced decode can follow it: {_summary([r['shift'] for r in good], TARGET_PDQ_BITS)})")
+    print(f"numpy PDQ vs pdqhash, same pixels (full decode): "
+          f"{_summary([r['impl'] for r in rows], 0)}")
+    for size in sorted({DRAFT_SIZE, FLOOR_DRAFT}):
+        mark = "  (ingest's DRAFT_SIZE)" if size == DRAFT_SIZE else "  (the floor's draft)"
+        print(f"draft {size}{mark}:")
+        print(f"  PDQ vs reference, quality >= {PDQ_MIN_QUALITY}:   "
+              f"{_summary([r[size]['pdq'] for r in good], TARGET_PDQ_BITS)}")
+        print(f"  PDQ vs reference, stable reference: "
+              f"{_summary([r[size]['pdq'] for r in stable], TARGET_PDQ_BITS)}")
+        print(f"  pHash vs imagehash (full decode):   "
+              f"{_summary([r[size]['phash'] for r in rows], TARGET_PHASH_BITS)}")
+        print(f"  dHash vs imagehash (full decode):   "
+              f"{_summary([r[size]['dhash'] for r in rows], TARGET_PHASH_BITS)}")
+    worst = sorted(good, key=lambda r: -r[DRAFT_SIZE]["pdq"])[:5]
+    print("largest PDQ moves at DRAFT_SIZE (bits; reference's own 1-px move): "
+          + ", ".join(f"{r['name']} {r[DRAFT_SIZE]['pdq']} ({r['shift']})" for r in worst))
+
+
+# -- non-picture bytes ----------------------------------------------------------------------------
+def _evict(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _random_file(path: Path, size: int) -> None:
+    if path.exists() and path.stat().st_size == size:
         return
-    with multiprocessing.get_context("forkserver").Pool(max(1, workers)) as pool:
-        results = [r for r in pool.map(_accuracy_one, [str(p) for p in jpegs], chunksize=1) if r]
-    good = [r for r in results if r["quality"] >= PDQ_MIN_QUALITY]
-    print(f"decoded {len(results)}; PDQ counted on {len(good)} with full-decode quality >= "
-          f"{PDQ_MIN_QUALITY} (pHash on all {len(results)})")
-    full_ms = statistics.fmean(r["full_s"] for r in results) * 1000
-    print(f"{'full decode':>14}: decode+PDQ+pHash {full_ms:7.1f} ms/image")
-    for size in DRAFT_SIZES:
-        pdq = [r[size]["pdq"] for r in good]
-        ph = [r[size]["phash"] for r in results]
-        dh = [r[size]["dhash"] for r in results]
-        ms = statistics.fmean(r[size]["s"] for r in results) * 1000
-        mark = " (chosen)" if size == DRAFT_SIZE else ""
-        print(f"{'draft ' + str(size):>14}: decode+PDQ+pHash {ms:7.1f} ms/image "
-              f"({full_ms / ms:4.1f}x faster than full)  PDQ bits {_stats(pdq)} | "
-              f"pHash bits {_stats(ph)} | dHash bits {_stats(dh)}{mark}")
-    pdq_max = max((r[DRAFT_SIZE]["pdq"] for r in good), default=0)
-    ph_max = max((r[DRAFT_SIZE]["phash"] for r in results), default=0)
-    verdict = "met" if pdq_max <= TARGET_PDQ_MAX and ph_max <= TARGET_PHASH_MAX else "NOT met"
-    scope = "target" if check_targets else "reference (target applies to real photos)"
-    print(f"DRAFT_SIZE={DRAFT_SIZE}: PDQ max {pdq_max} (<= {TARGET_PDQ_MAX}), pHash max "
-          f"{ph_max} (<= {TARGET_PHASH_MAX}): {scope} {verdict}")
+    rng = np.random.default_rng(size)
+    tmp = path.with_suffix(".part")
+    with open(tmp, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 64 << 20)
+            f.write(rng.bytes(n))
+            left -= n
+    os.replace(tmp, path)
 
 
-# --------------------------------------------------------------------------------------------
-# Reporting
-# --------------------------------------------------------------------------------------------
+def bytes_bench(args: argparse.Namespace, hashdeep: str | None) -> None:
+    if not hashdeep:
+        print("\n== non-picture bytes: hashdeep not available, nothing to compare with ==")
+        return
+    sizes = [int(mb * 1e6) for mb in args.bytes] + (
+        [int(args.bytes_huge * 1e9)] if args.bytes_huge else [])
+    for size in sizes:
+        folder = args.cache / f"bytes-{size}"
+        folder.mkdir(parents=True, exist_ok=True)
+        data = folder / "data.bin"
+        print(f"\n== non-picture bytes: one file of {size / 1e6:,.0f} MB ==", flush=True)
+        _random_file(data, size)
+        ws = args.cache / "bench-ws-bytes"
+        # a file larger than memory is never in the page cache: its one run is the cold one
+        for cold in (True,) if size > 5e9 else (True, False):
+            evict = (lambda: _evict(data)) if cold else None
 
-@dataclass
-class Timing:
-    name: str
-    seconds: float | None
-    cpu: float | None = None
-    note: str = ""
-
-
-def throughput(label: str, folder: Path, workers: int, hashdeep: str | None) -> None:
-    files = list_files(folder)
-    total = warm_cache(files)
-    mb = total / 1e6
-    print(f"\n== throughput: {label}: {folder} — {len(files)} files, {mb:.0f} MB ==", flush=True)
-    print(f"load average before: {os.getloadavg()[0]:.2f} (a shared machine inflates wall time; "
-          "CPU seconds are the steadier figure)", flush=True)
-
-    ing = run_ingest(folder, workers)
-    timings = [Timing("(a) ingest", ing["seconds"], ing["cpu"],
-                      f"{workers} workers; statuses {ing['by_status']}")]
-    print(f"  (a) done in {ing['seconds']:.1f} s", flush=True)
-    naive, naive_cpu = run_naive(files)
-    timings.append(Timing("(b) naive", naive, naive_cpu, "1 process"))
-    print(f"  (b) done in {naive:.1f} s", flush=True)
-    hd: float | None = None
-    if hashdeep:
-        hd, hd_cpu = run_hashdeep(hashdeep, folder)
-        timings.append(Timing("(c) hashdeep", hd, hd_cpu, "md5,sha256; its own threads"))
-        print(f"  (c) done in {hd:.1f} s", flush=True)
-    else:
-        print("hashdeep: not available")
-        timings.append(Timing("(c) hashdeep", None, None, "not available"))
-    fl = run_floor(folder, workers)
-    floor, floor_cpu = fl["seconds"], fl["cpu"]
-    timings.append(Timing("(d) floor", floor, floor_cpu, f"{workers} processes"))
-    print(f"  (d) done in {floor:.1f} s", flush=True)
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
-
-    print(f"\n{'baseline':<14}{'seconds':>9}{'files/s':>10}{'MB/s':>9}{'CPU s':>9}"
-          f"{'CPU ms/file':>13}  notes")
-    for t in timings:
-        if t.seconds is None or t.cpu is None:
-            print(f"{t.name:<14}{'-':>9}{'-':>10}{'-':>9}{'-':>9}{'-':>13}  {t.note}")
-        else:
-            print(f"{t.name:<14}{t.seconds:9.2f}{len(files) / t.seconds:10.1f}"
-                  f"{mb / t.seconds:9.1f}{t.cpu:9.1f}{t.cpu / len(files) * 1000:13.1f}  {t.note}")
-
-    a = ing["seconds"]
-    speedup = naive / a
-    print(f"\ningest vs naive:    {speedup:5.2f}x faster  (target >= {TARGET_NAIVE_SPEEDUP:g}x "
-          f"with 2 workers; running {workers}): "
-          f"{'met' if speedup >= TARGET_NAIVE_SPEEDUP else 'NOT met'}")
-    ratio = a / floor
-    print(f"ingest vs floor:    {ratio:5.2f}x the floor's time  (target <= "
-          f"{TARGET_FLOOR_RATIO:g}x): {'met' if ratio <= TARGET_FLOOR_RATIO else 'NOT met'}")
-    # CPU time is what a quiet machine would turn into wall time: with the cores to itself,
-    # ingest's wall time is about its CPU seconds / workers (naive's: its CPU seconds).
-    print(f"CPU seconds:        ingest {ing['cpu']:.1f} vs naive {naive_cpu:.1f} "
-          f"({naive_cpu / ing['cpu']:.2f}x less work; x{workers} workers = "
-          f"{naive_cpu / ing['cpu'] * workers:.2f}x on idle cores) and floor {floor_cpu:.1f} "
-          f"({ing['cpu'] / floor_cpu:.2f}x the floor's work)")
-    if hd:
-        print(f"ingest vs hashdeep: {a / hd:5.2f}x hashdeep's time  (no target; hashdeep "
-              "decodes nothing)")
-    else:
-        print("ingest vs hashdeep: n/a (hashdeep: not available)")
-    peaks = ing["worker_peaks_kib"]
-    print(f"peak RSS of the ingest run: coordinator (RUSAGE_SELF) "
-          f"{ing['rss_self_kib'] / 1024:.0f} MiB; largest child (RUSAGE_CHILDREN) "
-          f"{ing['rss_children_kib'] / 1024:.0f} MiB; sampled /proc VmHWM of its "
-          f"{len(peaks)} descendants: max {max(peaks, default=0) / 1024:.0f} MiB, "
-          f"sum {sum(peaks) / 1024:.0f} MiB")
+            def prepare_ingest(evict: Any = evict) -> None:
+                fresh_workspace(ws)()
+                if evict:
+                    evict()
+            commands = [Command("ingest", ingest_argv(ws, folder, args.workers), prepare_ingest),
+                        Command("hashdeep", [hashdeep, "-r", "-c", "md5,sha1,sha256",
+                                             str(folder)], evict)]
+            runs = 1 if size > 5e9 else args.runs
+            print(f"{'cold (evicted before each run)' if cold else 'warm (page cache)'}:")
+            time_commands(commands, runs, warm_up=size <= 5e9)
+            got = report(commands, 1, size)
+            ratio = got["hashdeep"].wall / got["ingest"].wall
+            print(f"ingest MB/s / hashdeep MB/s: {ratio:.2f}x   target >= {TARGET_BYTES_RATIO}x:"
+                  f" {verdict(ratio >= TARGET_BYTES_RATIO)}")
+        shutil.rmtree(ws, ignore_errors=True)
+        if size > 5e9:
+            data.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Targets: ingest >= 5x naive (2 workers); ingest <= 1.5x floor; "
-               "DRAFT_SIZE PDQ max <= 10, pHash max <= 4 on real photos.")
-    parser.add_argument("--count", type=int, default=1000, help="generated files (default 1000)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 60 generated files")
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-bench-set"),
-                        help="where the generated set is kept between runs")
-    parser.add_argument("--photos", type=Path, help="a folder of real photos to measure too")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="ingest workers; the floor uses as many processes (default 2)")
-    parser.add_argument("--accuracy-sample", type=int, default=200,
-                        help="generated JPEGs in the draft-accuracy part (0 = all; real photos "
-                             "are always all measured; default 200)")
-    parser.add_argument("--skip-accuracy", action="store_true", help="throughput only")
-    parser.add_argument("--skip-throughput", action="store_true", help="draft accuracy only")
-    parser.add_argument("--_ingest-child", dest="ingest_child", help=argparse.SUPPRESS)
-    parser.add_argument("--_floor-child", dest="floor_child", help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=Path, help="folder from fetch-benign-photos")
+    parser.add_argument("--counts", type=lambda s: [int(x) for x in s.split(",")],
+                        default=[200, 2000], help="phone-size set sizes (default 200,2000)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each command")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/triage-bench-set"))
+    parser.add_argument("--naive", action=argparse.BooleanOptionalAction, default=True,
+                        help="time the naive one-process loop too (sets <= 500 files)")
+    parser.add_argument("--skip-pictures", action="store_true")
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--bytes", type=lambda s: [float(x) for x in s.split(",")], default=[],
+                        help="non-picture file sizes in MB, e.g. 100,1000")
+    parser.add_argument("--bytes-huge", type=float, default=0.0,
+                        help="one more file of this many GB (larger than memory)")
+    parser.add_argument("--quick", action="store_true", help="accuracy on the first 60 files")
+    parser.add_argument("--_floor", dest="floor", help=argparse.SUPPRESS)
+    parser.add_argument("--_no-pdq", dest="no_pdq", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--_naive", dest="naive_dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    if args.ingest_child:
-        ingest_child(args.ingest_child, args.workers)
+    if args.floor:
+        floor_main(args.floor, args.workers, not args.no_pdq)
         return 0
-    if args.floor_child:
-        floor_child(args.floor_child, args.workers)
+    if args.naive_dir:
+        naive_main(args.naive_dir)
         return 0
 
-    count = 60 if args.quick else args.count
+    become_subreaper()
     print("command:", " ".join([os.path.basename(sys.executable)] + sys.argv))
-    print(f"cpu count: {os.cpu_count()}  (usable: {len(os.sched_getaffinity(0))}); "
-          f"workers: {args.workers}; DRAFT_SIZE: {DRAFT_SIZE}; Python "
+    print(f"cpu count: {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}); workers "
+          f"{args.workers}; DRAFT_SIZE {DRAFT_SIZE}; floor draft {FLOOR_DRAFT}; Python "
           f"{sys.version.split()[0]}; Pillow {Image.__version__}")
-    print("baselines:\n"
-          "  (a) ingest   triage ingest via the Python API, fresh workspace, --workers processes\n"
-          "  (b) naive    1 process: read, md5+sha1+sha256, full Pillow decode, pHash+dHash\n"
-          "  (c) hashdeep hashdeep -r -c md5,sha256 DIR (crypto only)\n"
-          f"  (d) floor    read + SHA-256 + draft decode at {DRAFT_SIZE} px, --workers processes")
-
-    gen_workers = max(1, len(os.sched_getaffinity(0)))
-    set_dir = generated_set(args.cache, count, gen_workers)
-    hashdeep = ensure_hashdeep()
-    print(f"hashdeep: {hashdeep}" if hashdeep else "hashdeep: not available")
-
-    if not args.skip_throughput:
-        throughput("generated set", set_dir, args.workers, hashdeep)
-        if args.photos:
-            throughput("real photos", args.photos, args.workers, hashdeep)
-
+    hashdeep = shutil.which("hashdeep")
+    print(f"hashdeep: {hashdeep or 'not available (Debian package hashdeep)'}")
+    if not args.skip_pictures or not args.skip_accuracy:
+        if not args.photos:
+            parser.error("--photos DIR is needed (../shared/tools/fetch-benign-photos DIR)")
+    if not args.skip_pictures:
+        pictures(args, hashdeep)
     if not args.skip_accuracy:
-        if args.photos:
-            draft_accuracy(f"real photos {args.photos}", list_files(args.photos), gen_workers,
-                           0, check_targets=True)
-        draft_accuracy("generated set", list_files(set_dir), gen_workers,
-                       min(args.accuracy_sample, 60) if args.quick else args.accuracy_sample,
-                       check_targets=False)
+        originals = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in SOURCE_EXTS)
+        resized = sorted(one_pass(args.photos, args.cache).iterdir())
+        if args.quick:
+            originals, resized = originals[:60], resized[:60]
+        workers = len(os.sched_getaffinity(0))
+        accuracy(f"real photos {args.photos}", originals, workers)
+        accuracy("phone-size re-encodes (each photo once at each size)", resized, workers)
+    if args.bytes or args.bytes_huge:
+        bytes_bench(args, hashdeep)
     return 0
 
 

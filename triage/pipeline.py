@@ -91,6 +91,7 @@ class Pipeline:
             # what it hashed is kept (the worker would otherwise be killed: `timeout`).
             media_seconds=0.8 * float(lim.get("file_seconds", IngestOptions.file_seconds)),
             video=VideoSettings.from_config(cfg.get("video", {})),
+            draft_px=int(cfg.get("pictures", {}).get("draft_px", Limits.draft_px)),
         )
         opts = IngestOptions(limits=limits, progress=self.progress,
                              derivative_dir=str(self.workspace.derivative_dir),

@@ -107,6 +107,9 @@ class Limits:
     # keeping what it found and flagging the file, before the worker's own time limit
     # (config/ingest.toml [limits] file_seconds) would record it as `timeout`: 80 % of it.
     media_seconds: float = 240.0
+    # JPEGs are decoded at reduced size (DCT scaling) keeping both sides >= this many pixels;
+    # 0 decodes every JPEG in full (config/ingest.toml [pictures] draft_px: the trade-off).
+    draft_px: int = 1024
     # How videos are sampled (`triage.media.video.VideoSettings`, config/ingest.toml [video]);
     # None: the defaults.
     video: Any = None

@@ -1,47 +1,89 @@
 """pHash and dHash (imagehash's 64-bit hashes): triage's own near-duplicate signals.
 
-No hash list carries them; the queue clusters pictures by them when PDQ quality is too low.
+No hash list carries them; the queue clusters pictures by them when PDQ quality is too low. So
+they need not be imagehash's exact values, only close to them: they are imagehash's algorithms
+(greyscale, LANCZOS to 32x32 then the 8x8 lowest DCT frequencies against their median; LANCZOS
+to 9x8 then each pixel against its left neighbour) applied to the picture's small copy
+(`Picture.small`: <= 512 px, area-resampled from the decode, the pixels of the review
+derivative) instead of the full-resolution picture.
+
+Why: imagehash resizes the whole picture with LANCZOS, whose cost grows with the input's size;
+on phone-size photos pHash + dHash cost 9.6 ms per picture, more than the reduced decode itself.
+From the small copy (which the derivative needs anyway) both take ~0.3 ms. Measured with
+`scripts/bench_ingest.py --photos` (the accuracy part) against imagehash on the full decode
+(re-measured 1 December 2026 through ingest's own path, `analyse`, reduced decode included):
+on the 100 real photos of `fetch-benign-photos` (JPEG, PNG, WebP, 0.1-23 Mpx) dHash within 4
+bits (mean 0.27) and pHash within 6 on 97 (mean 1.27 over all 100); the other 3 (Silk.png,
+Waves.png, MATE-Stripes-Light.png: smooth gradients, PDQ quality 0) are 31 bits off, because
+nearly every DCT coefficient of such a picture sits on the median and imagehash's own value is
+noise there (no near-duplicate can be told by it either way). On their 276 phone-size
+re-encodes (12, 4, 1.9, 0.4 Mpx JPEGs) pHash within 8 (mean 0.28) and dHash within 3 (mean
+0.19); the target is 8. imagehash itself moves 2 bits on these photos under a one-pixel crop. The
+PDQ buffer (64x64, box-filtered) was measured too and rejected: its decimation aliases, pHash up
+to 30 bits off.
+
+The DCT is a precomputed matrix (scipy's unnormalised DCT-II up to a constant, which the median
+comparison ignores), so the worker imports neither imagehash nor scipy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
-import imagehash
+import numpy as np
 from PIL import Image
 
 from triage.signals.base import HammingSignal, Picture
 
-REDUCING_GAP = 12.0  # see perceptual_hashes
+PHASH_SIZE = 32  # imagehash: hash_size 8 x highfreq_factor 4
+HASH_BITS = 8
 
 
-def perceptual_hashes(rgb: Image.Image, drafted: bool) -> tuple[str, str]:
-    """pHash and dHash (imagehash's own algorithms) of a decoded picture.
+@lru_cache(maxsize=1)
+def _dct_low() -> np.ndarray:
+    """(8, 32): the 8 lowest DCT-II frequencies of 32 samples."""
+    k = np.arange(HASH_BITS)[:, None]
+    n = np.arange(PHASH_SIZE)[None, :]
+    return np.cos(np.pi * k * (2 * n + 1) / (2 * PHASH_SIZE))
 
-    imagehash resizes the whole picture with LANCZOS, whose cost grows with the input's size
-    (17 + 12 ms on a 2000x1500 draft). For a JPEG already decoded at reduced size (`drafted`),
-    Pillow's `reducing_gap` first box-reduces with exact geometry to >= 12x the hash size, then
-    applies LANCZOS: on 44 real photos pHash and dHash stayed within 2 bits of imagehash on the
-    full decode (the same as the draft alone), for 8 ms instead of 29. Other formats keep the
-    exact imagehash path: on near-flat 4096 px WebP wallpapers the box step moved pHash up to
-    8 bits, and there no draft has already changed the pixels.
-    """
-    picture = Picture(rgb, drafted)  # imagehash converts to L itself; do it once for both
-    return phash_hex(picture), dhash_hex(picture)
+
+def _hex(bits: np.ndarray) -> str:
+    """imagehash's str(): the bits row by row, most significant first."""
+    return np.packbits(bits.ravel()).tobytes().hex()
+
+
+def _small_gray(picture: Picture) -> Image.Image:
+    return picture.derived("small-gray", lambda: picture.small.convert("L"))
+
+
+def phash_of_gray(gray: Image.Image) -> str:
+    """imagehash.phash of a greyscale picture (same resize, same DCT up to rounding)."""
+    pixels = np.asarray(gray.resize((PHASH_SIZE, PHASH_SIZE), Image.Resampling.LANCZOS),
+                        dtype=np.float64)
+    d = _dct_low()
+    low = d @ pixels @ d.T
+    return _hex(low > np.median(low))
+
+
+def dhash_of_gray(gray: Image.Image) -> str:
+    """imagehash.dhash of a greyscale picture."""
+    pixels = np.asarray(gray.resize((HASH_BITS + 1, HASH_BITS), Image.Resampling.LANCZOS))
+    return _hex(pixels[:, 1:] > pixels[:, :-1])
 
 
 def phash_hex(picture: Picture) -> str:
-    if picture.drafted:
-        return str(imagehash.phash(picture.gray.resize((32, 32), Image.Resampling.LANCZOS,
-                                                       reducing_gap=REDUCING_GAP)))
-    return str(imagehash.phash(picture.gray))
+    return phash_of_gray(_small_gray(picture))
 
 
 def dhash_hex(picture: Picture) -> str:
-    if picture.drafted:
-        return str(imagehash.dhash(picture.gray.resize((9, 8), Image.Resampling.LANCZOS,
-                                                       reducing_gap=REDUCING_GAP)))
-    return str(imagehash.dhash(picture.gray))
+    return dhash_of_gray(_small_gray(picture))
+
+
+def perceptual_hashes(rgb: Image.Image, drafted: bool = False) -> tuple[str, str]:
+    """pHash and dHash of a decoded picture, as ingest computes them."""
+    picture = Picture(rgb, drafted)
+    return phash_hex(picture), dhash_hex(picture)
 
 
 class _ImageHash(HammingSignal):
@@ -55,5 +97,5 @@ class _ImageHash(HammingSignal):
         return self._fn(content), None
 
 
-PHASH = _ImageHash("phash", phash_hex, "imagehash pHash, 64 bits (queue clustering)")
-DHASH = _ImageHash("dhash", dhash_hex, "imagehash dHash, 64 bits (queue clustering)")
+PHASH = _ImageHash("phash", phash_hex, "pHash (imagehash's algorithm), 64 bits (queue clustering)")
+DHASH = _ImageHash("dhash", dhash_hex, "dHash (imagehash's algorithm), 64 bits (queue clustering)")

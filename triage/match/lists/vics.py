@@ -87,7 +87,7 @@ def parse(path: str, options: ParseOptions) -> Iterator[tuple[Any, ...]]:
     with _open(path, options.progress) as f:
         try:
             for n, media in enumerate(ijson.items(f, prefix, use_float=True), 1):
-                yield media_row(media, f"{path} Media record {n}")
+                yield media_row(media, _Where(path, n))
         except ijson.JSONError as exc:
             raise ListFormatError(
                 f"{path}: malformed JSON after Media record {n}: {exc}") from None
@@ -95,15 +95,31 @@ def parse(path: str, options: ParseOptions) -> Iterator[tuple[Any, ...]]:
         raise ListFormatError(f"{path}: VICS file with no Media records")
 
 
-def media_row(media: Any, where: str) -> tuple[Any, ...]:
+class _Where:
+    """Which record an error is about, formatted only if there is an error (a million records
+    each formatting their own would cost more than checking their digests)."""
+
+    __slots__ = ("path", "n")
+
+    def __init__(self, path: str, n: int) -> None:
+        self.path, self.n = path, n
+
+    def __str__(self) -> str:
+        return f"{self.path} Media record {self.n}"
+
+
+def media_row(media: Any, where: "str | _Where") -> tuple[Any, ...]:
+    """The entry of one Media record. `media` is the parser's own dict: it becomes the kept
+    record (without the hashes and category, which are columns)."""
     if not isinstance(media, dict):
         raise ListFormatError(f"{where}: expected a Media object, found {type(media).__name__}")
-    md5 = digest(media.get("MD5"), "md5", where)
-    sha1 = digest(media.get("SHA1"), "sha1", where)
-    sha256 = digest(media.get("SHA256"), "sha256", where)
+    md5 = digest(media.pop("MD5", None), "md5", where)
+    sha1 = digest(media.pop("SHA1", None), "sha1", where)
+    sha256 = digest(media.pop("SHA256", None), "sha256", where)
     if md5 is None and sha1 is None and sha256 is None:
         raise ListFormatError(f"{where}: Media record without MD5, SHA1 or SHA256")
-    record = {k: v for k, v in media.items() if k not in ("MD5", "SHA1", "SHA256", "Category")}
+    category = media.pop("Category", None)
+    record = media
     for key in BOOLEAN_FIELDS:
         if key in record:
             record[key] = truthy(record[key])
@@ -115,8 +131,8 @@ def media_row(media: Any, where: str) -> tuple[Any, ...]:
     files = record.get("MediaFiles") or []
     name = (files[0].get("FileName") if files and isinstance(files[0], dict) else None) \
         or record.get("RelativeFilePath")
-    return row(md5=md5, sha1=sha1, sha256=sha256, category_raw=category_text(
-        media.get("Category")), name=name, record=record)
+    return row(md5=md5, sha1=sha1, sha256=sha256, category_raw=category_text(category),
+               name=name, record=record)
 
 
 def photodna(record: dict[str, Any]) -> str | None:
