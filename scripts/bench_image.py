@@ -12,7 +12,9 @@ ingest does (`--no-classify`, derivatives kept):
   e01      the E01
   dd       `dd` reading the raw image to /dev/null (the floor for reading it)
   ewfexport  `ewfexport` decompressing the E01 to a raw stream (the floor for reading the E01)
-and prints the figures and the ratios image/folder. Target: e01 within 1.3x of folder.
+and prints the figures and the ratios image/folder. Target: e01 within 1.3x of folder. It says
+which inflater pyewf uses: the PyPI wheel's own costs about 9x zlib's CPU (scripts/pyewf_zlib.py,
+which `make` runs, installs a build linked to zlib).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from triage.demo.synthetic import camera_exif, encode, photo_like  # noqa: E402
 from triage.evidence import disk_samples as build  # noqa: E402
+from triage.evidence.image_io import ewf_inflater  # noqa: E402
 
 
 def make_files(folder: Path, size: int) -> int:
@@ -56,6 +59,23 @@ def make_files(folder: Path, size: int) -> int:
         target.write_bytes(data)
         total += len(data)
     return n
+
+
+def build_images(work: Path, files: Path, size: int) -> tuple[int, Path, Path]:
+    """The files, an ext4 file system of them in an MBR disk (raw) and its E01."""
+    count = make_files(files, size << 20)
+    data_bytes = sum(p.stat().st_size for p in files.rglob("*") if p.is_file())
+    part = work / "ext4.img"
+    with open(part, "wb") as f:
+        f.truncate(int(data_bytes * 1.15) + (64 << 20))
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(files), "-E", "root_owner=0:0",
+                    str(part)], check=True, env={**os.environ, "PATH": os.environ["PATH"]
+                                                 + ":/usr/sbin:/sbin"})
+    raw = work / "disk.raw"
+    build.partitioned_disk(raw, [(part, "83")])
+    part.unlink()
+    e01 = build.ewf_image(raw, work / "disk", segment_bytes=1_500_000_000)[0]
+    return count, raw, e01
 
 
 def timed(args: list[str]) -> float:
@@ -87,7 +107,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=600, help="MiB of files (default 600)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--keep", type=Path, help="build in DIR and keep it")
+    ap.add_argument("--keep", type=Path, help="build in DIR and keep it (a later run with the"
+                    " same --size reuses the images built there)")
     args = ap.parse_args()
     missing = build.missing_tools(("mkfs.ext4", "sfdisk", "ewfacquire", "ewfexport", "dd"))
     if missing:
@@ -98,22 +119,21 @@ def main() -> None:
     try:
         files = work / "files"
         t0 = time.monotonic()
-        count = make_files(files, args.size << 20)
+        built = work / "built.txt"  # what a kept DIR holds, so a second run reuses the images
+        if built.exists() and built.read_text().split()[0] == str(args.size):
+            count = int(built.read_text().split()[1])
+            raw, e01 = work / "disk.raw", work / "disk.E01"
+            for ws in work.glob("ws-*"):
+                shutil.rmtree(ws)
+        else:
+            count, raw, e01 = build_images(work, files, args.size)
+            built.write_text(f"{args.size} {count}\n")
         data_bytes = sum(p.stat().st_size for p in files.rglob("*") if p.is_file())
-        part = work / "ext4.img"
-        with open(part, "wb") as f:
-            f.truncate(int(data_bytes * 1.15) + (64 << 20))
-        subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(files), "-E", "root_owner=0:0",
-                        str(part)], check=True, env={**os.environ, "PATH": os.environ["PATH"]
-                                                     + ":/usr/sbin:/sbin"})
-        raw = work / "disk.raw"
-        build.partitioned_disk(raw, [(part, "83")])
-        part.unlink()
-        e01 = build.ewf_image(raw, work / "disk", segment_bytes=1_500_000_000)[0]
         print(f"built {count} files, {data_bytes / 2**20:.0f} MiB; raw image"
               f" {raw.stat().st_size / 2**20:.0f} MiB, E01"
               f" {sum(p.stat().st_size for p in work.glob('disk.E*')) / 2**20:.0f} MiB"
-              f" (in {time.monotonic() - t0:.0f} s); workers {args.workers}", flush=True)
+              f" (in {time.monotonic() - t0:.0f} s); workers {args.workers}; pyewf inflater:"
+              f" {ewf_inflater()}; load {os.getloadavg()[0]:.1f}", flush=True)
         figures = {}
         for name, source in (("folder", files), ("raw", raw), ("e01", e01)):
             drop_caches()
@@ -132,7 +152,7 @@ def main() -> None:
         print(f"ratios: raw/folder {figures['raw'] / figures['folder']:.2f}x, e01/folder"
               f" {figures['e01'] / figures['folder']:.2f}x (target <= 1.3x); e01 ingest /"
               f" ewfexport {figures['e01'] / figures['ewfexport']:.2f}x, raw ingest / dd"
-              f" {figures['raw'] / figures['dd']:.2f}x")
+              f" {figures['raw'] / figures['dd']:.2f}x; load {os.getloadavg()[0]:.1f}")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -272,6 +272,20 @@ class EwfReader(Reader):
         return out
 
 
+def ewf_inflater() -> str:
+    """Which DEFLATE decoder the installed pyewf inflates E01 chunks with: "zlib", or
+    "libewf's own" (the PyPI wheel is built without zlib; its decoder costs about 9x zlib's CPU
+    per byte, measured in scripts/pyewf_zlib.py, which installs a build linked to zlib)."""
+    import pyewf
+
+    try:
+        with open(pyewf.__file__, "rb") as f:
+            linked = b"libz.so." in f.read()
+    except (OSError, TypeError):
+        linked = False
+    return "zlib" if linked else "libewf's own"
+
+
 def _short(exc: BaseException) -> str:
     """libewf's error text is a stack of every function it passed through: keep the last."""
     text = str(exc).strip()
