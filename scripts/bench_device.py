@@ -17,9 +17,9 @@ record the queue. Each stage's wall time, share, files/s and MB/s are printed, t
 means for a phone of 175,000 pictures on 2 and on 16 cores (an estimate from the measured
 per-item costs, with the assumption for each stage stated).
 
-    .venv/bin/python scripts/bench_device.py --photos /work/photos            # 2,000 + extras
-    .venv/bin/python scripts/bench_device.py --photos /work/photos --quick    # 200, 100 k list
-    .venv/bin/python scripts/bench_device.py --photos /work/photos --pictures 4000 --workers 2
+    .venv/bin/python scripts/bench_device.py --photos PHOTOS            # 2,000 + extras
+    .venv/bin/python scripts/bench_device.py --photos PHOTOS --quick    # 200, 100 k list
+    .venv/bin/python scripts/bench_device.py --photos PHOTOS --pictures 4000 --workers 2
 """
 
 from __future__ import annotations

@@ -39,8 +39,8 @@ posix_fadvise, as a file larger than memory always is) and warm: `triage ingest`
 against `hashdeep -c md5,sha1,sha256`. Target: >= 1.0x hashdeep's MB/s. `--bytes-huge GB` adds
 one file of that size (make it larger than memory: `free -g`).
 
-    .venv/bin/python scripts/bench_ingest.py --photos /work/photos
-    .venv/bin/python scripts/bench_ingest.py --photos /work/photos --counts 200 --runs 3 --quick
+    .venv/bin/python scripts/bench_ingest.py --photos PHOTOS
+    .venv/bin/python scripts/bench_ingest.py --photos PHOTOS --counts 200 --runs 3 --quick
     .venv/bin/python scripts/bench_ingest.py --bytes 100,1000 --skip-pictures
 
 A missed target is reported, never an error: this is a measurement, not a test.

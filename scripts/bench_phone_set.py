@@ -16,7 +16,9 @@ skips a second decode of identical bytes, which would flatter it).
 
 Never commit the output; it is cached under `--cache` and rebuilt when the recipe changes.
 
-    .venv/bin/python scripts/bench_phone_set.py /work/photos --count 2000
+    .venv/bin/python scripts/bench_phone_set.py PHOTOS --count 2000
+
+(PHOTOS: a folder fetched by ../shared/tools/fetch-benign-photos.)
 """
 
 from __future__ import annotations

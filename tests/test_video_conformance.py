@@ -31,9 +31,9 @@ from triage.signals.vpdq import Settings, comparable, hamming, is_match, parse_l
 from triage.workspace import default_config
 
 ROOT = Path(__file__).resolve().parents[1]
-SET = next((p for p in (ROOT.parent / "shared/conformance/vpdq",
-                        ROOT.parents[1] / "shared/conformance/vpdq",
-                        Path("/work/shared/conformance/vpdq")) if p.is_dir()), None)
+# `../shared/` from the project root, as the brief places it (CI has it).
+_SHARED_SET = ROOT.parent / "shared/conformance/vpdq"
+SET = _SHARED_SET if _SHARED_SET.is_dir() else None
 
 pytestmark = pytest.mark.skipif(SET is None and not os.environ.get("TRIAGE_CI"),
                                 reason="the shared vPDQ conformance set is not beside the repo")
