@@ -56,3 +56,13 @@ def write(root: Path, rel: str, data: bytes) -> Path:
 def flip_bits(pdq_hex: str, n: int) -> str:
     """The same PDQ hash with its first n bits inverted (distance exactly n)."""
     return f"{int(pdq_hex, 16) ^ (((1 << n) - 1) << (256 - n)):064x}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the module's browser tests (tests/browser_kit.py: Debian's, never
+    downloaded; skips on a developer's machine without it, fails under TRIAGE_CI=1)."""
+    from tests.browser_kit import chromium
+
+    with chromium() as b:
+        yield b

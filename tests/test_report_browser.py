@@ -4,19 +4,10 @@ charts drawn, printable to PDF. Skips on a machine without Chromium, fails under
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.backlog_fixtures import ingest_pictures
-from tests.browser_kit import chromium
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with chromium() as b:
-        yield b
 
 
 def _figure(page, kpi: str) -> str:

@@ -13,17 +13,11 @@ from __future__ import annotations
 import pytest
 
 from tests.review_case import build_case
-from tests.browser_kit import chromium, serving, sign_in
+from tests.browser_kit import serving, sign_in
 from triage.store.browse import Browse
 from triage.web import create_app
 
 VIEW = {"width": 1366, "height": 768}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_kit import chromium, serving, sign_in
+from tests.browser_kit import serving, sign_in
 from tests.video_kit import encode, reencode
 from tests.web_support import PASSWORD
 from triage.accounts import hash_password
@@ -142,12 +142,6 @@ def test_the_welfare_gate_applies_before_any_frame_or_clip(lab: VideoLab,
 
 
 # -- the review flow in Chromium -------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
 @pytest.fixture(scope="module")
 def served(lab: VideoLab):
     with serving(create_app(lab.ws)) as base:

@@ -10,14 +10,9 @@ import time
 
 import pytest
 
-from tests.browser_kit import chromium, serving, sign_in
+from tests.browser_kit import serving, sign_in
 from tests.web_support import build_lab, content_id_of
 from triage.web import create_app
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
