@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import flip_bits, jpeg, write
-from tests.test_review_workstation_browser import browser  # noqa: F401  (the fixture)
 from tests.web_support import PASSWORD, reveal, signed_in
 from triage.accounts import hash_password
 from triage.store.core import os_user
